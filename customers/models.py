@@ -1,0 +1,58 @@
+from django.db import models
+
+from loyalty_site.db import SQLPredicate, TimeStampedModel, choices_check
+
+
+class NewCustomerCode(models.Func):
+    function = "new_customer_code"
+    template = "%(function)s()"
+    output_field = models.CharField()
+
+
+class CustomerStatus(models.TextChoices):
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    BLOCKED = "blocked"
+
+
+class Customer(TimeStampedModel):
+    """A loyalty member. The totals are kept by the `update_customer_totals` trigger."""
+
+    Status = CustomerStatus
+    customer_code = models.CharField(max_length=16, unique=True, db_default=NewCustomerCode(), editable=False)
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100, blank=True, default="", db_default="")
+    email = models.EmailField(unique=True, null=True, blank=True)
+    phone = models.CharField(max_length=32, blank=True, default="", db_default="")
+    date_of_birth = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status, default=Status.ACTIVE, db_default=Status.ACTIVE)
+    total_spent = models.DecimalField(max_digits=12, decimal_places=2, default=0, db_default=0, editable=False)
+    total_transactions = models.IntegerField(default=0, db_default=0, editable=False)
+    last_visit_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        db_table = "customers"
+        constraints = [
+            choices_check("customers", "status", CustomerStatus),
+            models.CheckConstraint(
+                condition=SQLPredicate("customer_code", function="loyalty_code_is_valid"),
+                name="customers_customer_code_valid",
+                violation_error_message="The customer code's check character is wrong.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(email=models.functions.Lower("email")),
+                name="customers_email_lowercase",
+                violation_error_message="Store email addresses in lower case.",
+            ),
+            models.CheckConstraint(condition=models.Q(total_spent__gte=0), name="customers_total_spent_nonnegative"),
+            models.CheckConstraint(
+                condition=models.Q(total_transactions__gte=0), name="customers_total_transactions_nonnegative"
+            ),
+        ]
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def __str__(self):
+        return f"{self.full_name} ({self.customer_code})"

@@ -1,0 +1,96 @@
+"""The points ledger drives the accounts: an inserted row moves the balance; nothing else can."""
+
+from django.db import migrations
+
+SQL = r"""
+CREATE FUNCTION loyalty_points_for(program loyalty_programs, amount numeric) RETURNS integer
+LANGUAGE sql STABLE AS $$
+    -- Points a purchase of `amount` earns under `program`.
+    SELECT CASE
+        WHEN program.id IS NULL OR NOT program.is_active OR amount < program.min_spend_amount THEN 0
+        WHEN program.rounding = 'nearest' THEN round(amount * program.points_per_dollar)::integer
+        ELSE floor(amount * program.points_per_dollar)::integer
+    END
+$$;
+
+CREATE FUNCTION apply_points_change() RETURNS trigger LANGUAGE plpgsql AS $$
+-- BEFORE INSERT ON points_transactions: move the account by points_change, under its row lock,
+-- and record the balance after. The account's CHECK (current_points >= 0) refuses an overdraft.
+DECLARE
+    account_merchant uuid;
+BEGIN
+    PERFORM set_config('loyalty.ledger_write', 'on', true);
+    UPDATE customer_loyalty_accounts
+       SET current_points = current_points + NEW.points_change,
+           total_points_earned = total_points_earned + CASE
+               WHEN NEW.transaction_type = 'earn' OR (NEW.transaction_type = 'reverse' AND NEW.points_change < 0)
+               THEN NEW.points_change ELSE 0 END,
+           total_points_redeemed = total_points_redeemed + CASE
+               WHEN NEW.transaction_type = 'redeem' OR (NEW.transaction_type = 'reverse' AND NEW.points_change > 0)
+               THEN -NEW.points_change ELSE 0 END
+     WHERE id = NEW.customer_loyalty_account_id
+    RETURNING current_points, merchant_id INTO NEW.balance_after, account_merchant;
+    PERFORM set_config('loyalty.ledger_write', 'off', true);
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no loyalty account %', NEW.customer_loyalty_account_id
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    NEW.created_by_id := coalesce(NEW.created_by_id, nullif(current_setting('app.user_id', true), '')::uuid);
+    NEW.created_at := now();
+    IF NEW.transaction_type = 'redeem' THEN
+        INSERT INTO merchant_daily_analytics_deltas (merchant_id, date, points_redeemed)
+        SELECT m.id, (now() AT TIME ZONE m.timezone)::date, -NEW.points_change FROM merchants m
+         WHERE m.id = account_merchant;
+    END IF;
+    RETURN NEW;
+END $$;
+
+CREATE TRIGGER points_transactions_apply
+    BEFORE INSERT ON points_transactions
+    FOR EACH ROW EXECUTE FUNCTION apply_points_change();
+
+CREATE TRIGGER points_transactions_append_only
+    BEFORE UPDATE OR DELETE ON points_transactions
+    FOR EACH ROW EXECUTE FUNCTION forbid_change();
+
+CREATE FUNCTION guard_account_points() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Point columns of an account change only through the ledger, so they always equal its sums.
+BEGIN
+    IF current_setting('loyalty.ledger_write', true) IS DISTINCT FROM 'on' AND (
+        (TG_OP = 'INSERT' AND (NEW.current_points, NEW.total_points_earned, NEW.total_points_redeemed) <> (0, 0, 0))
+        OR (TG_OP = 'UPDATE'
+            AND (NEW.current_points, NEW.total_points_earned, NEW.total_points_redeemed)
+                IS DISTINCT FROM (OLD.current_points, OLD.total_points_earned, OLD.total_points_redeemed)))
+    THEN
+        RAISE EXCEPTION 'points of a loyalty account change only through points_transactions'
+            USING ERRCODE = 'integrity_constraint_violation',
+                  HINT = 'INSERT a points_transactions row (type adjust) instead.';
+    END IF;
+    IF TG_OP = 'UPDATE' AND (NEW.customer_id, NEW.merchant_id) IS DISTINCT FROM (OLD.customer_id, OLD.merchant_id) THEN
+        RAISE EXCEPTION 'a loyalty account cannot move to another customer or merchant'
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    RETURN NEW;
+END $$;
+
+CREATE TRIGGER customer_loyalty_accounts_guard_points
+    BEFORE INSERT OR UPDATE ON customer_loyalty_accounts
+    FOR EACH ROW EXECUTE FUNCTION guard_account_points();
+"""
+
+REVERSE_SQL = """
+DROP TRIGGER customer_loyalty_accounts_guard_points ON customer_loyalty_accounts;
+DROP FUNCTION guard_account_points();
+DROP TRIGGER points_transactions_append_only ON points_transactions;
+DROP TRIGGER points_transactions_apply ON points_transactions;
+DROP FUNCTION apply_points_change();
+DROP FUNCTION loyalty_points_for(loyalty_programs, numeric);
+"""
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("loyalty", "0002_initial"),
+        ("analytics", "0002_initial"),
+    ]
+    operations = [migrations.RunSQL(SQL, REVERSE_SQL)]

@@ -1,0 +1,197 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Now
+
+from loyalty_site.db import GenRandomUUID, TimeStampedModel, choices_check
+
+
+class LoyaltyProgramRounding(models.TextChoices):
+    DOWN = "down", "Round down"
+    NEAREST = "nearest", "Round to nearest"
+
+
+class LoyaltyProgram(TimeStampedModel):
+    """A merchant's earning and redemption rules. At most one is active per merchant."""
+
+    Rounding = LoyaltyProgramRounding
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="loyalty_programs")
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True, default="", db_default="")
+    points_per_dollar = models.DecimalField(
+        "points per currency unit", max_digits=8, decimal_places=4, default=Decimal("1"), db_default=Decimal("1")
+    )
+    min_spend_amount = models.DecimalField(
+        "minimum spend to earn", max_digits=12, decimal_places=2, default=0, db_default=0
+    )
+    rounding = models.CharField(max_length=8, choices=Rounding, default=Rounding.DOWN, db_default=Rounding.DOWN)
+    min_redemption_points = models.IntegerField(default=100, db_default=100)
+    point_value = models.DecimalField(
+        "value of a point",
+        max_digits=10,
+        decimal_places=4,
+        default=Decimal("0.01"),
+        db_default=Decimal("0.01"),
+        help_text="Discount, in the merchant's currency, that one redeemed point is worth.",
+    )
+    max_redemption_percent = models.DecimalField(
+        "maximum share of a bill paid with points (%)",
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("50"),
+        db_default=Decimal("50"),
+    )
+    points_expiry_days = models.IntegerField(
+        null=True, blank=True, help_text="Points expire this many days after they are earned; empty for never."
+    )
+    is_active = models.BooleanField(default=True, db_default=True)
+
+    class Meta:
+        db_table = "loyalty_programs"
+        constraints = [
+            choices_check("loyalty_programs", "rounding", LoyaltyProgramRounding),
+            models.UniqueConstraint(
+                fields=["merchant"],
+                condition=models.Q(is_active=True),
+                name="loyalty_programs_one_active_per_merchant",
+                violation_error_message="This merchant already has an active loyalty program.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(points_per_dollar__gte=0), name="loyalty_programs_points_per_dollar_nonnegative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(min_spend_amount__gte=0), name="loyalty_programs_min_spend_nonnegative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(min_redemption_points__gte=0), name="loyalty_programs_min_redemption_nonnegative"
+            ),
+            models.CheckConstraint(condition=models.Q(point_value__gt=0), name="loyalty_programs_point_value_positive"),
+            models.CheckConstraint(
+                condition=models.Q(max_redemption_percent__gte=0, max_redemption_percent__lte=100),
+                name="loyalty_programs_max_redemption_percent_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(points_expiry_days__gt=0) | models.Q(points_expiry_days=None),
+                name="loyalty_programs_expiry_days_positive",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.merchant.business_name})"
+
+
+class CustomerLoyaltyAccount(TimeStampedModel):
+    """A customer's points at one merchant. Point columns move only through the ledger."""
+
+    # Both keys lead the unique constraint and the points index, so they need none of their own.
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="loyalty_accounts", db_index=False
+    )
+    merchant = models.ForeignKey(
+        "merchants.Merchant", on_delete=models.PROTECT, related_name="loyalty_accounts", db_index=False
+    )
+    loyalty_program = models.ForeignKey(
+        LoyaltyProgram, on_delete=models.PROTECT, null=True, blank=True, related_name="accounts"
+    )
+    current_points = models.IntegerField(default=0, db_default=0, editable=False)
+    total_points_earned = models.IntegerField(default=0, db_default=0, editable=False)
+    total_points_redeemed = models.IntegerField(default=0, db_default=0, editable=False)
+    total_spent = models.DecimalField(max_digits=12, decimal_places=2, default=0, db_default=0, editable=False)
+    total_transactions = models.IntegerField(default=0, db_default=0, editable=False)
+    last_visit_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        db_table = "customer_loyalty_accounts"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "merchant"], name="customer_loyalty_accounts_customer_merchant"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(current_points__gte=0),
+                name="customer_loyalty_accounts_current_points_nonnegative",
+                violation_error_message="Not enough points.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(total_points_earned__gte=0), name="customer_loyalty_accounts_earned_nonnegative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(total_points_redeemed__gte=0), name="customer_loyalty_accounts_redeemed_nonnegative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(total_spent__gte=0), name="customer_loyalty_accounts_total_spent_nonnegative"
+            ),
+        ]
+        indexes = [
+            # "Customer Loyalty Status": a merchant's members by points.
+            models.Index(fields=["merchant", "-current_points"], name="cla_merchant_points_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.customer} at {self.merchant.business_name}: {self.current_points} points"
+
+
+class PointsTransactionType(models.TextChoices):
+    EARN = "earn"
+    REDEEM = "redeem"
+    REVERSE = "reverse"
+    EXPIRE = "expire"
+    ADJUST = "adjust"
+
+
+class PointsTransaction(models.Model):
+    """The append-only points ledger. Inserting a row moves the account (trigger `apply_points_change`)."""
+
+    Type = PointsTransactionType
+    id = models.UUIDField(primary_key=True, db_default=GenRandomUUID(), editable=False)
+    customer_loyalty_account = models.ForeignKey(
+        CustomerLoyaltyAccount, on_delete=models.PROTECT, related_name="ledger", db_index=False
+    )
+    transaction = models.ForeignKey(
+        "transactions.Transaction",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="points_movements",
+        db_index=False,
+    )
+    transaction_type = models.CharField(max_length=16, choices=Type)
+    points_change = models.IntegerField()
+    balance_after = models.IntegerField(null=True, editable=False)
+    description = models.CharField(max_length=255, blank=True, default="", db_default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "points_transactions"
+        constraints = [
+            choices_check("points_transactions", "transaction_type", PointsTransactionType),
+            models.CheckConstraint(condition=~models.Q(points_change=0), name="points_transactions_change_nonzero"),
+            models.CheckConstraint(
+                condition=models.Q(balance_after__gte=0), name="points_transactions_balance_after_nonnegative"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(transaction_type="earn", points_change__gt=0)
+                    | models.Q(transaction_type__in=["redeem", "expire"], points_change__lt=0)
+                    | models.Q(transaction_type__in=["reverse", "adjust"])
+                ),
+                name="points_transactions_sign_matches_type",
+            ),
+            models.UniqueConstraint(
+                fields=["transaction"],
+                condition=models.Q(transaction_type="earn"),
+                name="points_transactions_one_earn_per_transaction",
+            ),
+        ]
+        indexes = [
+            # An account's ledger, newest first (customer page, check_ledger).
+            models.Index(fields=["customer_loyalty_account", "-created_at"], name="pt_account_created_idx"),
+            # A sale's points movements (transaction page, reversal).
+            models.Index(fields=["transaction"], name="pt_transaction_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.transaction_type} {self.points_change:+d}"

@@ -1,0 +1,131 @@
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+
+from loyalty_site.db import SQLPredicate, TimeStampedModel, UUIDModel, choices_check
+
+
+class NewMerchantCode(models.Func):
+    function = "new_merchant_code"
+    template = "%(function)s()"
+    output_field = models.CharField()
+
+
+class EmailUserManager(UserManager):
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields.update(is_staff=True, is_superuser=True)
+        return self._create_user(email, password, **extra_fields)
+
+
+class User(UUIDModel, AbstractUser):
+    """A person who logs in: merchant staff and platform admins. The email is the login."""
+
+    username = None
+    email = models.EmailField("email address", unique=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = []
+    objects = EmailUserManager()
+
+    class Meta:
+        db_table = "users"
+
+    def __str__(self):
+        return self.email
+
+
+class MerchantStatus(models.TextChoices):
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    SUSPENDED = "suspended"
+
+
+class MerchantPlan(models.TextChoices):
+    BASIC = "basic"
+    PREMIUM = "premium"
+    ENTERPRISE = "enterprise"
+
+
+class Merchant(TimeStampedModel):
+    Status = MerchantStatus
+    Plan = MerchantPlan
+    business_name = models.CharField(max_length=200)
+    business_email = models.EmailField(unique=True)
+    business_phone = models.CharField(max_length=32, blank=True, default="", db_default="")
+    business_address = models.TextField(blank=True, default="", db_default="")
+    business_type = models.CharField(max_length=50, blank=True, default="", db_default="")
+    merchant_code = models.CharField(max_length=16, unique=True, db_default=NewMerchantCode(), editable=False)
+    status = models.CharField(max_length=16, choices=Status, default=Status.ACTIVE, db_default=Status.ACTIVE)
+    subscription_plan = models.CharField(max_length=16, choices=Plan, default=Plan.BASIC, db_default=Plan.BASIC)
+    timezone = models.CharField(
+        max_length=64,
+        default="UTC",
+        db_default="UTC",
+        help_text="IANA time zone, e.g. Europe/Berlin; a merchant's day is its local day.",
+    )
+    currency = models.CharField(max_length=3, default="USD", db_default="USD", help_text="ISO 4217 code, e.g. EUR.")
+
+    class Meta:
+        db_table = "merchants"
+        constraints = [
+            choices_check("merchants", "status", MerchantStatus),
+            choices_check("merchants", "subscription_plan", MerchantPlan),
+            models.CheckConstraint(
+                condition=SQLPredicate("merchant_code", function="loyalty_code_is_valid"),
+                name="merchants_merchant_code_valid",
+                violation_error_message="The merchant code's check character is wrong.",
+            ),
+            models.CheckConstraint(
+                condition=SQLPredicate("timezone", function="is_valid_timezone"),
+                name="merchants_timezone_valid",
+                violation_error_message="Unknown time zone.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(currency__regex=r"^[A-Z]{3}$"),
+                name="merchants_currency_valid",
+                violation_error_message="A currency is a three-letter ISO code such as USD.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.business_name} ({self.merchant_code})"
+
+
+class MerchantStaffRole(models.TextChoices):
+    OWNER = "owner"
+    MANAGER = "manager"
+    CASHIER = "cashier"
+
+
+class MerchantStaff(TimeStampedModel):
+    """A user's membership of a merchant, with a role."""
+
+    Role = MerchantStaffRole
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="staff")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role)
+    is_active = models.BooleanField(default=True, db_default=True)
+
+    class Meta:
+        db_table = "merchant_staff"
+        verbose_name_plural = "merchant staff"
+        constraints = [
+            choices_check("merchant_staff", "role", MerchantStaffRole),
+            models.UniqueConstraint(fields=["merchant", "user"], name="merchant_staff_merchant_user_unique"),
+        ]
+        indexes = [models.Index(fields=["user", "merchant"], name="merchant_staff_user_idx")]
+
+    def __str__(self):
+        return f"{self.user} — {self.role} at {self.merchant.business_name}"

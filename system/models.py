@@ -1,0 +1,159 @@
+import json
+import re
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Now
+
+from loyalty_site.db import SQLPredicate, TimeStampedModel, UUIDModel, choices_check
+
+
+class SystemSettingValueType(models.TextChoices):
+    STRING = "string"
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    BOOLEAN = "boolean"
+    JSON = "json"
+
+
+class SystemSetting(TimeStampedModel):
+    """A platform-wide setting; the value is text checked against the declared type."""
+
+    ValueType = SystemSettingValueType
+    setting_key = models.CharField(max_length=100, unique=True)
+    setting_value = models.TextField(blank=True, default="", db_default="")
+    value_type = models.CharField(
+        max_length=16, choices=ValueType, default=ValueType.STRING, db_default=ValueType.STRING
+    )
+    description = models.TextField(blank=True, default="", db_default="")
+
+    class Meta:
+        db_table = "system_settings"
+        constraints = [
+            choices_check("system_settings", "value_type", SystemSettingValueType),
+            models.CheckConstraint(
+                condition=SQLPredicate("setting_value", "value_type", function="setting_value_is_valid"),
+                name="system_settings_value_matches_type",
+                violation_error_message="The value does not match its type.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(setting_key__regex=r"^[a-z][a-z0-9_.]*$"),
+                name="system_settings_key_format",
+                violation_error_message="Keys are lower case letters, digits, dots and underscores.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.setting_key
+
+    def clean(self):
+        try:
+            self.typed_value()
+        except ValueError as error:
+            raise ValidationError({"setting_value": f"Not a valid {self.value_type}: {error}"}) from error
+
+    def typed_value(self):
+        """The value as its type; the same rules as the SQL function `setting_value_is_valid`."""
+        value = self.setting_value
+        match self.value_type:
+            case SystemSettingValueType.INTEGER:
+                if not re.fullmatch(r"-?[0-9]+", value):
+                    raise ValueError(f"{value!r} is not a whole number")
+                return int(value)
+            case SystemSettingValueType.DECIMAL:
+                if not re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", value):
+                    raise ValueError(f"{value!r} is not a number such as 12.5")
+                return Decimal(value)
+            case SystemSettingValueType.BOOLEAN:
+                if value not in ("true", "false"):
+                    raise ValueError(f"{value!r} is neither true nor false")
+                return value == "true"
+            case SystemSettingValueType.JSON:
+                return json.loads(value)
+        return value
+
+
+class AuditLogAction(models.TextChoices):
+    INSERT = "INSERT"
+    UPDATE = "UPDATE"
+    DELETE = "DELETE"
+
+
+class AuditLog(UUIDModel):
+    """Every change to an audited table, written by the `audit_row_change` trigger. Append-only."""
+
+    Action = AuditLogAction
+    table_name = models.CharField(max_length=63)
+    record_id = models.UUIDField()
+    action = models.CharField(max_length=8, choices=Action)
+    old_values = models.JSONField(null=True)
+    new_values = models.JSONField(null=True)
+    changed_fields = models.JSONField(null=True, help_text="Columns whose value changed (UPDATE).")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        related_name="+",
+        help_text="The acting user, when the app made it.",
+    )
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "audit_logs"
+        constraints = [choices_check("audit_logs", "action", AuditLogAction)]
+        indexes = [
+            # One record's history (transaction page, program settings).
+            models.Index(fields=["table_name", "record_id", "-created_at"], name="audit_logs_record_idx"),
+            models.Index(fields=["-created_at"], name="audit_logs_created_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.action} {self.table_name} {self.record_id}"
+
+
+class QRScanLogResult(models.TextChoices):
+    SUCCESS = "success"
+    MALFORMED = "malformed"
+    UNKNOWN_CODE = "unknown_code"
+    BAD_CHECK_CHARACTER = "bad_check_character"
+    INACTIVE_CUSTOMER = "inactive_customer"
+    EXPIRED_TOKEN = "expired_token"
+    FORGED_TOKEN = "forged_token"
+    RATE_LIMITED = "rate_limited"
+
+
+class QRScanLog(UUIDModel):
+    """Every scan attempt at a counter or till, for fraud detection."""
+
+    Result = QRScanLogResult
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="+", db_index=False)
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    scanned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    scanned_code = models.CharField(max_length=512)
+    scan_result = models.CharField(max_length=32, choices=Result)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.TextField(blank=True, default="", db_default="")
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "qr_scan_logs"
+        verbose_name = "QR scan log"
+        constraints = [choices_check("qr_scan_logs", "scan_result", QRScanLogResult)]
+        indexes = [
+            # A merchant's scans, newest first; failed scans in a window (rate limits).
+            models.Index(fields=["merchant", "-created_at"], name="qr_scan_logs_merchant_idx"),
+            # A customer's scans in a window (fraud flags).
+            models.Index(fields=["customer", "-created_at"], name="qr_scan_logs_customer_idx"),
+            models.Index(fields=["ip_address", "-created_at"], name="qr_scan_logs_ip_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.scan_result}: {self.scanned_code}"

@@ -1,0 +1,219 @@
+"""A sale's effects, applied by the database whoever writes the row.
+
+BEFORE: `check_transaction_change()` refuses illegal moves and fills the derived columns
+(currency, completed_at, points_earned and points_rate on completion, points_reversed on
+reversal). AFTER: `update_customer_totals()` moves the customer's totals, the day's visit
+and the day's analytics; `update_loyalty_points()` moves the account and writes the ledger.
+Both AFTER functions act only on a change of status into or out of `completed`, so saving
+a row again changes nothing.
+"""
+
+from django.db import migrations
+
+SQL = r"""
+CREATE FUNCTION check_transaction_change() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    merchant_currency text;
+    program loyalty_programs;
+    available integer;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        SELECT currency INTO merchant_currency FROM merchants WHERE id = NEW.merchant_id;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'merchant % does not exist', NEW.merchant_id USING ERRCODE = 'foreign_key_violation';
+        END IF;
+        IF coalesce(NEW.currency, '') = '' THEN
+            NEW.currency := merchant_currency;
+        ELSIF NEW.currency <> merchant_currency THEN
+            RAISE EXCEPTION 'transaction currency % differs from the merchant''s currency %',
+                NEW.currency, merchant_currency USING ERRCODE = 'check_violation';
+        END IF;
+        IF NEW.status NOT IN ('pending', 'completed', 'failed', 'cancelled') THEN
+            RAISE EXCEPTION 'a new transaction cannot be %', NEW.status
+                USING ERRCODE = 'check_violation', HINT = 'Insert it as pending or completed.';
+        END IF;
+        NEW.points_earned := 0;
+        NEW.points_rate := NULL;
+        NEW.points_reversed := 0;
+        NEW.refunded_at := NULL;
+        NEW.cancelled_at := CASE WHEN NEW.status = 'cancelled' THEN now() END;
+        IF NEW.status <> 'completed' THEN
+            NEW.completed_at := NULL;
+        END IF;
+    ELSE
+        IF coalesce(NEW.currency, '') = '' THEN
+            NEW.currency := OLD.currency;
+        END IF;
+        IF (NEW.id, NEW.merchant_id, NEW.customer_id, NEW.currency)
+           IS DISTINCT FROM (OLD.id, OLD.merchant_id, OLD.customer_id, OLD.currency) THEN
+            RAISE EXCEPTION 'a transaction cannot move to another merchant, customer or currency'
+                USING ERRCODE = 'check_violation';
+        END IF;
+        IF OLD.status <> 'pending' AND NEW.amount <> OLD.amount THEN
+            RAISE EXCEPTION 'the amount of a % transaction cannot change', OLD.status USING ERRCODE = 'check_violation';
+        END IF;
+        -- derived columns belong to the database
+        NEW.points_earned := OLD.points_earned;
+        NEW.points_rate := OLD.points_rate;
+        NEW.points_reversed := OLD.points_reversed;
+        NEW.refunded_at := OLD.refunded_at;
+        NEW.cancelled_at := OLD.cancelled_at;
+        IF OLD.status <> 'pending' THEN
+            NEW.completed_at := OLD.completed_at;
+        END IF;
+        IF NEW.status = OLD.status THEN
+            RETURN NEW;
+        END IF;
+        IF NOT ((OLD.status = 'pending' AND NEW.status IN ('completed', 'failed', 'cancelled'))
+                OR (OLD.status = 'completed' AND NEW.status IN ('refunded', 'cancelled'))) THEN
+            RAISE EXCEPTION 'illegal status change for transaction %: % -> %', OLD.id, OLD.status, NEW.status
+                USING ERRCODE = 'check_violation',
+                      HINT = 'Allowed: pending -> completed, failed or cancelled; completed -> refunded or cancelled.';
+        END IF;
+        IF NEW.status = 'refunded' THEN
+            NEW.refunded_at := now();
+        ELSIF NEW.status = 'cancelled' THEN
+            NEW.cancelled_at := now();
+        END IF;
+        IF OLD.status = 'completed' AND OLD.points_earned > 0 THEN
+            -- Take back what was earned, at the stored rate, as far as the balance allows.
+            SELECT current_points INTO available FROM customer_loyalty_accounts
+             WHERE customer_id = NEW.customer_id AND merchant_id = NEW.merchant_id FOR UPDATE;
+            NEW.points_reversed := least(OLD.points_earned, coalesce(available, 0));
+        END IF;
+        IF NEW.status <> 'completed' THEN
+            RETURN NEW;
+        END IF;
+    END IF;
+    IF NEW.status = 'completed' THEN
+        NEW.completed_at := coalesce(NEW.completed_at, now());
+        SELECT * INTO program FROM loyalty_programs WHERE merchant_id = NEW.merchant_id AND is_active;
+        IF FOUND THEN
+            NEW.points_rate := program.points_per_dollar;
+            NEW.points_earned := loyalty_points_for(program, NEW.amount);
+        END IF;
+    END IF;
+    RETURN NEW;
+END $$;
+
+CREATE TRIGGER transactions_10_check_change
+    BEFORE INSERT OR UPDATE ON transactions
+    FOR EACH ROW EXECUTE FUNCTION check_transaction_change();
+
+CREATE FUNCTION update_customer_totals() RETURNS trigger LANGUAGE plpgsql AS $$
+-- AFTER INSERT OR UPDATE OF status: customer totals, the day's visit, the day's analytics delta.
+DECLARE
+    tz text;
+    visit_day date;
+    visits_today integer;
+    is_new boolean;
+BEGIN
+    SELECT timezone INTO tz FROM merchants WHERE id = NEW.merchant_id;
+    IF NEW.status = 'completed' AND (TG_OP = 'INSERT' OR OLD.status <> 'completed') THEN
+        UPDATE customers
+           SET total_spent = total_spent + NEW.amount,
+               total_transactions = total_transactions + 1,
+               last_visit_at = greatest(last_visit_at, NEW.completed_at)
+         WHERE id = NEW.customer_id;
+        visit_day := (NEW.completed_at AT TIME ZONE tz)::date;
+        INSERT INTO customer_visits AS v
+               (customer_id, merchant_id, visit_date, visit_count, total_spent, first_visit_at, last_visit_at)
+        VALUES (NEW.customer_id, NEW.merchant_id, visit_day, 1, NEW.amount, NEW.completed_at, NEW.completed_at)
+        ON CONFLICT (customer_id, merchant_id, visit_date) DO UPDATE
+           SET visit_count = v.visit_count + 1,
+               total_spent = v.total_spent + EXCLUDED.total_spent,
+               first_visit_at = least(v.first_visit_at, EXCLUDED.first_visit_at),
+               last_visit_at = greatest(v.last_visit_at, EXCLUDED.last_visit_at)
+        RETURNING visit_count INTO visits_today;
+        is_new := visits_today = 1 AND NOT EXISTS (
+            SELECT 1 FROM customer_visits
+             WHERE customer_id = NEW.customer_id AND merchant_id = NEW.merchant_id AND visit_date < visit_day);
+        INSERT INTO merchant_daily_analytics_deltas
+               (merchant_id, date, total_sales, total_transactions, unique_customers, new_customers, points_issued)
+        VALUES (NEW.merchant_id, visit_day, NEW.amount, 1, (visits_today = 1)::integer, is_new::integer,
+                NEW.points_earned);
+    ELSIF TG_OP = 'UPDATE' AND OLD.status = 'completed' AND NEW.status IN ('refunded', 'cancelled') THEN
+        UPDATE customers
+           SET total_spent = total_spent - OLD.amount,
+               total_transactions = total_transactions - 1
+         WHERE id = NEW.customer_id;
+        INSERT INTO merchant_daily_analytics_deltas (merchant_id, date, total_refunds, refund_count, points_reversed)
+        VALUES (NEW.merchant_id, (coalesce(NEW.refunded_at, NEW.cancelled_at) AT TIME ZONE tz)::date, OLD.amount, 1,
+                NEW.points_reversed);
+    ELSE
+        RETURN NULL;
+    END IF;
+    -- Fold the merchant's pending deltas into its day rows, unless another sale is doing it.
+    IF pg_try_advisory_xact_lock(2031, hashtext(NEW.merchant_id::text)) THEN
+        PERFORM rollup_merchant_daily_analytics(NEW.merchant_id);
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER transactions_20_update_customer_totals
+    AFTER INSERT OR UPDATE OF status ON transactions
+    FOR EACH ROW EXECUTE FUNCTION update_customer_totals();
+
+CREATE FUNCTION update_loyalty_points() RETURNS trigger LANGUAGE plpgsql AS $$
+-- AFTER INSERT OR UPDATE OF status: the customer's account at the merchant and its ledger.
+DECLARE
+    account_id uuid;
+BEGIN
+    IF NEW.status = 'completed' AND (TG_OP = 'INSERT' OR OLD.status <> 'completed') THEN
+        INSERT INTO customer_loyalty_accounts AS a
+               (customer_id, merchant_id, loyalty_program_id, total_spent, total_transactions, last_visit_at)
+        VALUES (NEW.customer_id, NEW.merchant_id,
+                (SELECT id FROM loyalty_programs WHERE merchant_id = NEW.merchant_id AND is_active),
+                NEW.amount, 1, NEW.completed_at)
+        ON CONFLICT (customer_id, merchant_id) DO UPDATE
+           SET total_spent = a.total_spent + EXCLUDED.total_spent,
+               total_transactions = a.total_transactions + 1,
+               last_visit_at = greatest(a.last_visit_at, EXCLUDED.last_visit_at)
+        RETURNING id INTO account_id;
+        IF NEW.points_earned > 0 THEN
+            INSERT INTO points_transactions (customer_loyalty_account_id, transaction_id, transaction_type,
+                                             points_change, description)
+            VALUES (account_id, NEW.id, 'earn', NEW.points_earned,
+                    format('Earned on a purchase of %s %s', NEW.amount, NEW.currency));
+        END IF;
+    ELSIF TG_OP = 'UPDATE' AND OLD.status = 'completed' AND NEW.status IN ('refunded', 'cancelled') THEN
+        UPDATE customer_loyalty_accounts
+           SET total_spent = total_spent - OLD.amount,
+               total_transactions = total_transactions - 1
+         WHERE customer_id = NEW.customer_id AND merchant_id = NEW.merchant_id
+        RETURNING id INTO account_id;
+        IF NEW.points_reversed > 0 THEN
+            INSERT INTO points_transactions (customer_loyalty_account_id, transaction_id, transaction_type,
+                                             points_change, description)
+            VALUES (account_id, NEW.id, 'reverse', -NEW.points_reversed,
+                    format('Taken back: purchase %s', NEW.status)
+                    || CASE WHEN NEW.points_reversed < NEW.points_earned
+                            THEN format(' (%s points already spent)', NEW.points_earned - NEW.points_reversed)
+                            ELSE '' END);
+        END IF;
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER transactions_30_update_loyalty_points
+    AFTER INSERT OR UPDATE OF status ON transactions
+    FOR EACH ROW EXECUTE FUNCTION update_loyalty_points();
+"""
+
+REVERSE_SQL = """
+DROP TRIGGER transactions_30_update_loyalty_points ON transactions;
+DROP FUNCTION update_loyalty_points();
+DROP TRIGGER transactions_20_update_customer_totals ON transactions;
+DROP FUNCTION update_customer_totals();
+DROP TRIGGER transactions_10_check_change ON transactions;
+DROP FUNCTION check_transaction_change();
+"""
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("transactions", "0001_initial"),
+        ("loyalty", "0003_ledger_rules"),
+        ("analytics", "0003_rollup_and_views"),
+    ]
+    operations = [migrations.RunSQL(SQL, REVERSE_SQL)]

@@ -1,0 +1,132 @@
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Now
+
+from loyalty_site.db import TimeStampedModel, UUIDModel, choices_check
+
+
+class TransactionStatus(models.TextChoices):
+    PENDING = "pending"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
+class TransactionPaymentMethod(models.TextChoices):
+    CASH = "cash"
+    CARD = "card"
+    MOBILE = "mobile"
+    OTHER = "other"
+
+
+class Transaction(TimeStampedModel):
+    """A sale. Its status moves are checked, and its effects applied, by database triggers."""
+
+    Status = TransactionStatus
+    PaymentMethod = TransactionPaymentMethod
+    # Both keys lead composite indexes below, so they need none of their own.
+    merchant = models.ForeignKey(
+        "merchants.Merchant", on_delete=models.PROTECT, related_name="transactions", db_index=False
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="transactions", db_index=False
+    )
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, blank=True, help_text="Filled from the merchant when empty.")
+    payment_method = models.CharField(
+        max_length=16, choices=PaymentMethod, default=PaymentMethod.CARD, db_default=PaymentMethod.CARD
+    )
+    status = models.CharField(max_length=16, choices=Status, default=Status.PENDING, db_default=Status.PENDING)
+    external_reference = models.CharField(max_length=100, blank=True, default="", db_default="")
+    description = models.CharField(max_length=255, blank=True, default="", db_default="")
+    points_earned = models.IntegerField(default=0, db_default=0, editable=False)
+    points_rate = models.DecimalField(
+        max_digits=8,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Points per currency unit used for this sale.",
+    )
+    points_reversed = models.IntegerField(default=0, db_default=0, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    completed_at = models.DateTimeField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        db_table = "transactions"
+        constraints = [
+            choices_check("transactions", "status", TransactionStatus),
+            choices_check("transactions", "payment_method", TransactionPaymentMethod),
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0),
+                name="transactions_amount_positive",
+                violation_error_message="The amount must be more than zero.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(currency__regex=r"^[A-Z]{3}$"), name="transactions_currency_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(points_earned__gte=0), name="transactions_points_earned_nonnegative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(points_reversed__gte=0, points_reversed__lte=models.F("points_earned")),
+                name="transactions_points_reversed_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(completed_at__isnull=False) | ~models.Q(status__in=["completed", "refunded"]),
+                name="transactions_completed_has_time",
+            ),
+        ]
+        indexes = [
+            # A merchant's transactions, newest first: dashboard, transactions table, sample query.
+            models.Index(fields=["merchant", "-created_at"], name="tx_merchant_created_idx"),
+            # A customer's history, newest first: customer page, customer_summary.
+            models.Index(fields=["customer", "merchant", "-created_at"], name="tx_customer_created_idx"),
+            # The transactions table filtered by status (pending sales, refunds).
+            models.Index(fields=["merchant", "status", "-created_at"], name="tx_merchant_status_idx"),
+            # Sales completed in a time range: rebuild_analytics.
+            models.Index(fields=["completed_at"], name="tx_completed_at_idx"),
+            # Time-range scans in the admin.
+            models.Index(fields=["-created_at"], name="tx_created_at_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.amount} {self.currency} {self.status}"
+
+
+class TransactionItem(UUIDModel):
+    transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="items")
+    product_name = models.CharField(max_length=200)
+    product_sku = models.CharField(max_length=64, blank=True, default="", db_default="")
+    quantity = models.IntegerField(default=1, db_default=1)
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    total_price = models.GeneratedField(
+        expression=models.F("quantity") * models.F("unit_price"),
+        output_field=models.DecimalField(max_digits=12, decimal_places=2),
+        db_persist=True,
+    )
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "transaction_items"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0),
+                name="transaction_items_quantity_positive",
+                violation_error_message="The quantity must be at least 1.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(unit_price__gte=0),
+                name="transaction_items_unit_price_nonnegative",
+                violation_error_message="The unit price cannot be negative.",
+            ),
+        ]
+        indexes = [models.Index(fields=["transaction"], name="ti_transaction_idx")]
+
+    def __str__(self):
+        return f"{self.quantity} × {self.product_name}"

@@ -1,0 +1,230 @@
+"""The sale rules live in the database: the ORM and raw SQL get the same result."""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from analytics.models import CustomerVisit
+from customers.models import Customer
+from loyalty.models import PointsTransaction
+from loyalty_site.testing import account_of, complete_sale, ledger_sum, sql
+from merchants.tests.factories import MerchantFactory
+from transactions.models import Transaction
+from transactions.tests.factories import TransactionFactory
+
+
+def test_completed_sale_awards_points_and_moves_totals(merchant, program, customer):
+    sale = complete_sale(merchant=merchant, customer=customer, amount="23.50")
+
+    assert sale.points_earned == 23
+    assert sale.points_rate == Decimal("1.0000")
+    assert sale.currency == "USD"
+    assert sale.completed_at is not None
+    customer.refresh_from_db()
+    assert customer.total_spent == Decimal("23.50")
+    assert customer.total_transactions == 1
+    assert customer.last_visit_at == sale.completed_at
+    account = account_of(customer, merchant)
+    assert account.loyalty_program == program
+    assert (account.current_points, account.total_points_earned, account.total_spent) == (23, 23, Decimal("23.50"))
+    [earn] = account.ledger.all()
+    assert (earn.transaction_type, earn.points_change, earn.balance_after, earn.transaction_id) == (
+        "earn",
+        23,
+        23,
+        sale.id,
+    )
+    visit = CustomerVisit.objects.get(customer=customer, merchant=merchant)
+    assert (visit.visit_count, visit.total_spent) == (1, Decimal("23.50"))
+
+
+def test_raw_sql_insert_naming_only_business_columns_gets_the_same_rules(merchant, program, customer):
+    sql(
+        "INSERT INTO transactions (merchant_id, customer_id, amount, status) VALUES (%s, %s, 40.99, 'completed')",
+        [merchant.id, customer.id],
+    )
+
+    sale = Transaction.objects.get(merchant=merchant)
+    assert (sale.points_earned, sale.currency) == (40, "USD")
+    assert sale.created_at is not None and sale.updated_at is not None
+    account = account_of(customer, merchant)
+    assert account.current_points == 40 == ledger_sum(account)
+    customer.refresh_from_db()
+    assert customer.total_spent == Decimal("40.99")
+
+
+def test_pending_then_completed_awards_exactly_once(merchant, program, customer):
+    sale = TransactionFactory(merchant=merchant, customer=customer, amount=Decimal("15.00"), status="pending")
+    assert not PointsTransaction.objects.exists()
+
+    sale.status = Transaction.Status.COMPLETED
+    sale.save()
+    sale.save()  # saving again awards nothing
+    sql("UPDATE transactions SET status = 'completed' WHERE id = %s", [sale.id])
+
+    account = account_of(customer, merchant)
+    assert account.current_points == 15 == ledger_sum(account)
+    assert account.ledger.count() == 1
+    customer.refresh_from_db()
+    assert customer.total_transactions == 1
+
+
+def test_refund_takes_back_points_at_the_rate_of_the_sale(merchant, program, customer):
+    sale = complete_sale(merchant=merchant, customer=customer, amount="40.00")
+    program.points_per_dollar = 5  # today's rule changed
+    program.save()
+
+    Transaction.objects.filter(pk=sale.pk).update(status=Transaction.Status.REFUNDED)
+
+    sale.refresh_from_db()
+    assert sale.refunded_at is not None and sale.points_reversed == 40
+    account = account_of(customer, merchant)
+    assert (account.current_points, account.total_points_earned, account.total_spent) == (0, 0, Decimal("0.00"))
+    assert account.current_points == ledger_sum(account)
+    assert set(account.ledger.values_list("transaction_type", "points_change")) == {("earn", 40), ("reverse", -40)}
+    customer.refresh_from_db()
+    assert (customer.total_spent, customer.total_transactions) == (Decimal("0.00"), 0)
+
+
+def test_cancelling_a_completed_sale_reverses_it_by_raw_sql(merchant, program, customer):
+    sale = complete_sale(merchant=merchant, customer=customer, amount="12.00")
+
+    sql("UPDATE transactions SET status = 'cancelled' WHERE id = %s", [sale.id])
+
+    account = account_of(customer, merchant)
+    assert account.current_points == 0 == ledger_sum(account)
+    assert account.ledger.filter(transaction_type="reverse", points_change=-12).exists()
+
+
+def test_reversal_takes_back_only_what_is_left_and_says_so(merchant, program, customer):
+    sale = complete_sale(merchant=merchant, customer=customer, amount="30.00")
+    account = account_of(customer, merchant)
+    PointsTransaction.objects.create(
+        customer_loyalty_account=account, transaction_type="adjust", points_change=-20, description="spent elsewhere"
+    )
+
+    Transaction.objects.filter(pk=sale.pk).update(status="refunded")
+
+    sale.refresh_from_db()
+    account.refresh_from_db()
+    assert sale.points_reversed == 10
+    assert account.current_points == 0 == ledger_sum(account)
+    assert "20 points already spent" in account.ledger.get(transaction_type="reverse").description
+
+
+def test_cancelling_a_pending_sale_moves_nothing(merchant, program, customer):
+    sale = TransactionFactory(merchant=merchant, customer=customer, status="pending")
+    sale.status = "cancelled"
+    sale.save()
+    assert not PointsTransaction.objects.exists()
+    customer.refresh_from_db()
+    assert customer.total_transactions == 0
+
+
+@pytest.mark.parametrize(
+    ("start", "target"),
+    [
+        ("completed", "pending"),
+        ("completed", "failed"),
+        ("failed", "completed"),
+        ("failed", "pending"),
+        ("cancelled", "completed"),
+        ("refunded", "completed"),
+        ("refunded", "cancelled"),
+        ("pending", "refunded"),
+    ],
+)
+def test_illegal_status_moves_raise_and_change_nothing(merchant, program, customer, start, target):
+    sale = TransactionFactory(merchant=merchant, customer=customer, status="pending")
+    path = {
+        "completed": ["completed"],
+        "failed": ["failed"],
+        "cancelled": ["cancelled"],
+        "refunded": ["completed", "refunded"],
+        "pending": [],
+    }[start]
+    for status in path:
+        Transaction.objects.filter(pk=sale.pk).update(status=status)
+    before = sql("SELECT status, points_earned FROM transactions WHERE id = %s", [sale.id])
+
+    with pytest.raises(IntegrityError, match=f"illegal status change .*{start} -> {target}"):
+        with transaction.atomic():
+            sql("UPDATE transactions SET status = %s WHERE id = %s", [target, sale.id])
+
+    assert sql("SELECT status, points_earned FROM transactions WHERE id = %s", [sale.id]) == before
+
+
+def test_a_new_transaction_cannot_start_refunded(merchant, customer):
+    with pytest.raises(IntegrityError, match="a new transaction cannot be refunded"):
+        with transaction.atomic():
+            TransactionFactory(merchant=merchant, customer=customer, status="refunded")
+    assert not Transaction.objects.exists()
+
+
+def test_amount_of_a_completed_sale_cannot_change(merchant, program, customer):
+    sale = complete_sale(merchant=merchant, customer=customer, amount="10.00")
+    with pytest.raises(IntegrityError, match="amount of a completed transaction cannot change"):
+        with transaction.atomic():
+            sql("UPDATE transactions SET amount = 99 WHERE id = %s", [sale.id])
+
+
+def test_currency_must_be_the_merchants(merchant, customer):
+    with pytest.raises(IntegrityError, match="differs from the merchant's currency"):
+        with transaction.atomic():
+            TransactionFactory(merchant=merchant, customer=customer, currency="EUR")
+
+
+def test_derived_columns_cannot_be_written(merchant, program, customer):
+    sale = complete_sale(merchant=merchant, customer=customer, amount="10.00")
+    sql("UPDATE transactions SET points_earned = 500 WHERE id = %s", [sale.id])
+    sale.refresh_from_db()
+    assert sale.points_earned == 10
+
+
+def test_minimum_spend_and_rounding(merchant, program, customer):
+    program.min_spend_amount = Decimal("5.00")
+    program.points_per_dollar = Decimal("1.5")
+    program.save()
+    small = complete_sale(merchant=merchant, customer=customer, amount="4.99")
+    down = complete_sale(merchant=merchant, customer=customer, amount="9.99")  # 14.985 -> 14
+    program.rounding = "nearest"
+    program.save()
+    nearest = complete_sale(merchant=merchant, customer=customer, amount="9.99")  # -> 15
+
+    assert (small.points_earned, down.points_earned, nearest.points_earned) == (0, 14, 15)
+    assert account_of(customer, merchant).current_points == 29
+
+
+def test_without_an_active_program_the_account_exists_with_no_points(merchant, customer):
+    sale = complete_sale(merchant=merchant, customer=customer, amount="10.00")
+    assert (sale.points_earned, sale.points_rate) == (0, None)
+    account = account_of(customer, merchant)
+    assert (account.current_points, account.total_transactions, account.loyalty_program) == (0, 1, None)
+
+
+def test_a_late_evening_sale_belongs_to_the_merchants_local_day(db, customer):
+    merchant = MerchantFactory(timezone="America/New_York")
+    # 2026-03-10 03:30 UTC is 23:30 on March 9 in New York.
+    complete_sale(
+        merchant=merchant, customer=customer, amount="8.00", completed_at=datetime(2026, 3, 10, 3, 30, tzinfo=UTC)
+    )
+
+    visit = CustomerVisit.objects.get(customer=customer, merchant=merchant)
+    assert visit.visit_date == date(2026, 3, 9)
+    assert sql("SELECT date FROM merchant_daily_analytics WHERE merchant_id = %s", [merchant.id]) == [
+        (date(2026, 3, 9),)
+    ]
+
+
+def test_customer_totals_add_up_over_merchants(db, customer):
+    first, second = MerchantFactory(), MerchantFactory()
+    complete_sale(merchant=first, customer=customer, amount="10.00")
+    complete_sale(merchant=second, customer=customer, amount="5.25")
+    complete_sale(merchant=second, customer=customer, amount="1.00")
+
+    customer = Customer.objects.get(pk=customer.pk)
+    assert (customer.total_spent, customer.total_transactions) == (Decimal("16.25"), 3)
+    assert account_of(customer, second).total_transactions == 2
+    assert CustomerVisit.objects.get(customer=customer, merchant=second).visit_count == 2
