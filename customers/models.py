@@ -1,6 +1,8 @@
 from django.db import models
+from django.db.models.functions import Length
 
 from loyalty_site.db import SQLPredicate, TimeStampedModel, choices_check
+from system.codes import CUSTOMER_CODE_LENGTH
 
 
 class NewCustomerCode(models.Func):
@@ -19,10 +21,10 @@ class Customer(TimeStampedModel):
     """A loyalty member. The totals are kept by the `update_customer_totals` trigger."""
 
     Status = CustomerStatus
-    customer_code = models.CharField(max_length=16, unique=True, db_default=NewCustomerCode(), editable=False)
+    customer_code = models.CharField(max_length=16, db_default=NewCustomerCode(), editable=False)
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100, blank=True, default="", db_default="")
-    email = models.EmailField(unique=True, null=True, blank=True)
+    email = models.EmailField(null=True, blank=True)  # noqa: DJ001 (NULL: no email, and unique ones otherwise)
     phone = models.CharField(max_length=32, blank=True, default="", db_default="")
     date_of_birth = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status, default=Status.ACTIVE, db_default=Status.ACTIVE)
@@ -33,7 +35,14 @@ class Customer(TimeStampedModel):
     class Meta:
         db_table = "customers"
         constraints = [
+            # Unique constraints rather than unique=True: no extra LIKE index on each column.
+            models.UniqueConstraint(fields=["customer_code"], name="customers_customer_code_key"),
+            models.UniqueConstraint(fields=["email"], name="customers_email_key"),
             choices_check("customers", "status", CustomerStatus),
+            models.CheckConstraint(
+                condition=models.lookups.Exact(Length("customer_code"), CUSTOMER_CODE_LENGTH),
+                name="customers_customer_code_length",
+            ),
             models.CheckConstraint(
                 condition=SQLPredicate("customer_code", function="loyalty_code_is_valid"),
                 name="customers_customer_code_valid",

@@ -91,8 +91,9 @@ class CustomerLoyaltyAccount(TimeStampedModel):
     merchant = models.ForeignKey(
         "merchants.Merchant", on_delete=models.PROTECT, related_name="loyalty_accounts", db_index=False
     )
+    # Programs are deactivated, not deleted: no index for the rare protect check on delete.
     loyalty_program = models.ForeignKey(
-        LoyaltyProgram, on_delete=models.PROTECT, null=True, blank=True, related_name="accounts"
+        LoyaltyProgram, on_delete=models.PROTECT, null=True, blank=True, related_name="accounts", db_index=False
     )
     current_points = models.IntegerField(default=0, db_default=0, editable=False)
     total_points_earned = models.IntegerField(default=0, db_default=0, editable=False)
@@ -120,6 +121,10 @@ class CustomerLoyaltyAccount(TimeStampedModel):
             ),
             models.CheckConstraint(
                 condition=models.Q(total_spent__gte=0), name="customer_loyalty_accounts_total_spent_nonnegative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(total_transactions__gte=0),
+                name="customer_loyalty_accounts_total_transactions_nonnegative",
             ),
         ]
         indexes = [
@@ -159,8 +164,9 @@ class PointsTransaction(models.Model):
     points_change = models.IntegerField()
     balance_after = models.IntegerField(null=True, editable=False)
     description = models.CharField(max_length=255, blank=True, default="", db_default="")
+    # Staff are deactivated, not deleted: no index for the rare protect check on delete.
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     created_at = models.DateTimeField(db_default=Now(), editable=False)
 

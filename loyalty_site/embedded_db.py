@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / ".data"
+DEFAULT_DATA_DIR = Path(os.environ.get("LOYALTY_DATA_DIR") or Path(__file__).resolve().parent.parent / ".data")
 DATABASE_NAME = "loyalty"
 SUPERUSER = "postgres"
 SERVICE_USER = "pgserver"  # PostgreSQL refuses to run as root; the same user pgserver uses

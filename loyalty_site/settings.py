@@ -68,6 +68,8 @@ else:
             "DATA_DIR": env("LOYALTY_DATA_DIR", default=str(BASE_DIR / ".data")),
         }
     }
+if env("TEST_DATABASE_NAME", default=""):
+    DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME")}
 if env.bool("DB_POOL", default=True):
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": env.int("DB_POOL_SIZE", 8)}
 else:

@@ -1,7 +1,17 @@
+import zoneinfo
+
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Length
 
 from loyalty_site.db import SQLPredicate, TimeStampedModel, UUIDModel, choices_check
+from system.codes import MERCHANT_CODE_LENGTH
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a time zone; use a name such as Europe/Berlin.")
 
 
 class NewMerchantCode(models.Func):
@@ -62,15 +72,16 @@ class Merchant(TimeStampedModel):
     Status = MerchantStatus
     Plan = MerchantPlan
     business_name = models.CharField(max_length=200)
-    business_email = models.EmailField(unique=True)
+    business_email = models.EmailField()
     business_phone = models.CharField(max_length=32, blank=True, default="", db_default="")
     business_address = models.TextField(blank=True, default="", db_default="")
     business_type = models.CharField(max_length=50, blank=True, default="", db_default="")
-    merchant_code = models.CharField(max_length=16, unique=True, db_default=NewMerchantCode(), editable=False)
+    merchant_code = models.CharField(max_length=16, db_default=NewMerchantCode(), editable=False)
     status = models.CharField(max_length=16, choices=Status, default=Status.ACTIVE, db_default=Status.ACTIVE)
     subscription_plan = models.CharField(max_length=16, choices=Plan, default=Plan.BASIC, db_default=Plan.BASIC)
     timezone = models.CharField(
         max_length=64,
+        validators=[validate_timezone],
         default="UTC",
         db_default="UTC",
         help_text="IANA time zone, e.g. Europe/Berlin; a merchant's day is its local day.",
@@ -80,8 +91,15 @@ class Merchant(TimeStampedModel):
     class Meta:
         db_table = "merchants"
         constraints = [
+            # Unique constraints rather than unique=True: no extra LIKE index on each column.
+            models.UniqueConstraint(fields=["business_email"], name="merchants_business_email_key"),
+            models.UniqueConstraint(fields=["merchant_code"], name="merchants_merchant_code_key"),
             choices_check("merchants", "status", MerchantStatus),
             choices_check("merchants", "subscription_plan", MerchantPlan),
+            models.CheckConstraint(
+                condition=models.lookups.Exact(Length("merchant_code"), MERCHANT_CODE_LENGTH),
+                name="merchants_merchant_code_length",
+            ),
             models.CheckConstraint(
                 condition=SQLPredicate("merchant_code", function="loyalty_code_is_valid"),
                 name="merchants_merchant_code_valid",

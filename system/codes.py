@@ -30,6 +30,8 @@ def check_character(body: str) -> str:
 
 
 def generate(length: int) -> str:
+    if not 2 <= length <= BASE - 1:
+        raise ValueError(f"A code has 2 to {BASE - 1} characters, not {length}.")
     body = "".join(secrets.choice(ALPHABET) for _ in range(length - 1))
     return body + check_character(body)
 

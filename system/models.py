@@ -18,11 +18,15 @@ class SystemSettingValueType(models.TextChoices):
     JSON = "json"
 
 
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
 class SystemSetting(TimeStampedModel):
     """A platform-wide setting; the value is text checked against the declared type."""
 
     ValueType = SystemSettingValueType
-    setting_key = models.CharField(max_length=100, unique=True)
+    setting_key = models.CharField(max_length=100)
     setting_value = models.TextField(blank=True, default="", db_default="")
     value_type = models.CharField(
         max_length=16, choices=ValueType, default=ValueType.STRING, db_default=ValueType.STRING
@@ -32,6 +36,7 @@ class SystemSetting(TimeStampedModel):
     class Meta:
         db_table = "system_settings"
         constraints = [
+            models.UniqueConstraint(fields=["setting_key"], name="system_settings_setting_key_key"),
             choices_check("system_settings", "value_type", SystemSettingValueType),
             models.CheckConstraint(
                 condition=SQLPredicate("setting_value", "value_type", function="setting_value_is_valid"),
@@ -71,7 +76,9 @@ class SystemSetting(TimeStampedModel):
                     raise ValueError(f"{value!r} is neither true nor false")
                 return value == "true"
             case SystemSettingValueType.JSON:
-                return json.loads(value)
+                if "\\u0000" in value:
+                    raise ValueError("JSON in the database cannot hold \\u0000")
+                return json.loads(value, parse_constant=_refuse_constant)
         return value
 
 

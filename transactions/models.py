@@ -50,8 +50,9 @@ class Transaction(TimeStampedModel):
         help_text="Points per currency unit used for this sale.",
     )
     points_reversed = models.IntegerField(default=0, db_default=0, editable=False)
+    # Staff are deactivated, not deleted: no index for the rare protect check on delete.
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     completed_at = models.DateTimeField(null=True, blank=True)
     refunded_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -100,7 +101,7 @@ class Transaction(TimeStampedModel):
 
 
 class TransactionItem(UUIDModel):
-    transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="items")
+    transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="items", db_index=False)
     product_name = models.CharField(max_length=200)
     product_sku = models.CharField(max_length=64, blank=True, default="", db_default="")
     quantity = models.IntegerField(default=1, db_default=1)

@@ -18,7 +18,27 @@ CREATE FUNCTION apply_points_change() RETURNS trigger LANGUAGE plpgsql AS $$
 -- and record the balance after. The account's CHECK (current_points >= 0) refuses an overdraft.
 DECLARE
     account_merchant uuid;
+    broken text;
 BEGIN
+    -- The row's own rules first, so an error names them rather than the account's.
+    IF NEW.points_change IS NULL THEN
+        RAISE EXCEPTION 'null value in column "points_change" of relation "points_transactions" %',
+            'violates not-null constraint'
+            USING ERRCODE = 'not_null_violation', COLUMN = 'points_change';
+    END IF;
+    broken := CASE
+        WHEN NEW.transaction_type NOT IN ('earn', 'redeem', 'reverse', 'expire', 'adjust')
+            THEN 'points_transactions_transaction_type_valid'
+        WHEN NEW.points_change = 0 THEN 'points_transactions_change_nonzero'
+        WHEN (NEW.transaction_type = 'earn' AND NEW.points_change < 0)
+          OR (NEW.transaction_type IN ('redeem', 'expire') AND NEW.points_change > 0)
+            THEN 'points_transactions_sign_matches_type'
+    END;
+    IF broken IS NOT NULL THEN
+        RAISE EXCEPTION 'new row for relation "points_transactions" violates check constraint "%"', broken
+            USING ERRCODE = 'check_violation', CONSTRAINT = broken,
+                  DETAIL = format('%s of %s points', NEW.transaction_type, NEW.points_change);
+    END IF;
     PERFORM set_config('loyalty.ledger_write', 'on', true);
     UPDATE customer_loyalty_accounts
        SET current_points = current_points + NEW.points_change,
@@ -30,11 +50,11 @@ BEGIN
                THEN -NEW.points_change ELSE 0 END
      WHERE id = NEW.customer_loyalty_account_id
     RETURNING current_points, merchant_id INTO NEW.balance_after, account_merchant;
-    PERFORM set_config('loyalty.ledger_write', 'off', true);
     IF NOT FOUND THEN
         RAISE EXCEPTION 'no loyalty account %', NEW.customer_loyalty_account_id
             USING ERRCODE = 'foreign_key_violation';
     END IF;
+    PERFORM set_config('loyalty.ledger_write', 'off', true);
     NEW.created_by_id := coalesce(NEW.created_by_id, nullif(current_setting('app.user_id', true), '')::uuid);
     NEW.created_at := now();
     IF NEW.transaction_type = 'redeem' THEN

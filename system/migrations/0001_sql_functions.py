@@ -37,6 +37,9 @@ DECLARE
     total integer := 0;
     inverse integer := 1;
 BEGIN
+    IF code_length NOT BETWEEN 2 AND 30 THEN
+        RAISE EXCEPTION 'a code has 2 to 30 characters, not %', code_length USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     WHILE length(body) < code_length - 1 LOOP
         IF position >= 16 THEN
             random_bytes := uuid_send(gen_random_uuid());
@@ -61,7 +64,12 @@ CREATE FUNCTION new_customer_code() RETURNS text LANGUAGE sql VOLATILE AS $$ SEL
 
 CREATE FUNCTION is_valid_timezone(tz text) RETURNS boolean
 LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+-- A name the server knows, shaped like an IANA name ('UTC', 'Europe/Berlin'), not an offset
+-- such as 'XYZ+3'. (pg_timezone_names would be exact, but reads the zone files on every call.)
 BEGIN
+    IF tz !~ '^[A-Za-z][A-Za-z_]*(/[A-Za-z0-9_+-]+)*$' THEN
+        RETURN false;
+    END IF;
     PERFORM '2000-01-01 00:00+00'::timestamptz AT TIME ZONE tz;
     RETURN true;
 EXCEPTION WHEN invalid_parameter_value THEN
@@ -81,14 +89,14 @@ BEGIN
             RETURN true;
         ELSE RETURN value IS NOT NULL;
     END CASE;
-EXCEPTION WHEN invalid_text_representation THEN
+EXCEPTION WHEN invalid_text_representation OR untranslatable_character OR invalid_parameter_value THEN
     RETURN false;
 END $$;
 
 CREATE FUNCTION set_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     NEW.created_at := OLD.created_at;
-    NEW.updated_at := now();
+    NEW.updated_at := statement_timestamp();
     RETURN NEW;
 END $$;
 

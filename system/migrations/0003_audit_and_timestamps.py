@@ -59,7 +59,7 @@ BEGIN
           FROM jsonb_each(new_row) n
          WHERE n.value IS DISTINCT FROM old_row -> n.key AND n.key <> 'updated_at';
         IF changed IS NULL OR NOT EXISTS (
-            SELECT 1 FROM jsonb_array_elements_text(changed) c(name) WHERE c.name <> ALL (TG_ARGV)) THEN
+            SELECT 1 FROM jsonb_array_elements_text(changed) c(name) WHERE c.name <> ALL (coalesce(TG_ARGV, '{}'))) THEN
             RETURN NULL;
         END IF;
     END IF;

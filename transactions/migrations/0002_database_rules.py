@@ -76,7 +76,9 @@ BEGIN
             NEW.cancelled_at := now();
         END IF;
         IF OLD.status = 'completed' AND OLD.points_earned > 0 THEN
-            -- Take back what was earned, at the stored rate, as far as the balance allows.
+            -- Take back what was earned, at the stored rate, as far as the balance allows. Lock the
+            -- customer before the account, in the order a sale locks them.
+            PERFORM 1 FROM customers WHERE id = NEW.customer_id FOR UPDATE;
             SELECT current_points INTO available FROM customer_loyalty_accounts
              WHERE customer_id = NEW.customer_id AND merchant_id = NEW.merchant_id FOR UPDATE;
             NEW.points_reversed := least(OLD.points_earned, coalesce(available, 0));
@@ -106,6 +108,7 @@ DECLARE
     tz text;
     visit_day date;
     visits_today integer;
+    first_day date;
     is_new boolean;
 BEGIN
     SELECT timezone INTO tz FROM merchants WHERE id = NEW.merchant_id;
@@ -125,9 +128,17 @@ BEGIN
                first_visit_at = least(v.first_visit_at, EXCLUDED.first_visit_at),
                last_visit_at = greatest(v.last_visit_at, EXCLUDED.last_visit_at)
         RETURNING visit_count INTO visits_today;
-        is_new := visits_today = 1 AND NOT EXISTS (
-            SELECT 1 FROM customer_visits
-             WHERE customer_id = NEW.customer_id AND merchant_id = NEW.merchant_id AND visit_date < visit_day);
+        -- A customer is new on the day of their first visit; a backdated sale can move that day.
+        is_new := false;
+        IF visits_today = 1 THEN
+            SELECT min(visit_date) INTO first_day FROM customer_visits
+             WHERE customer_id = NEW.customer_id AND merchant_id = NEW.merchant_id AND visit_date <> visit_day;
+            is_new := first_day IS NULL OR first_day > visit_day;
+            IF first_day > visit_day THEN
+                INSERT INTO merchant_daily_analytics_deltas (merchant_id, date, new_customers)
+                VALUES (NEW.merchant_id, first_day, -1);
+            END IF;
+        END IF;
         INSERT INTO merchant_daily_analytics_deltas
                (merchant_id, date, total_sales, total_transactions, unique_customers, new_customers, points_issued)
         VALUES (NEW.merchant_id, visit_day, NEW.amount, 1, (visits_today = 1)::integer, is_new::integer,

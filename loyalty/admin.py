@@ -1,0 +1,70 @@
+from django.contrib import admin
+
+from loyalty.models import CustomerLoyaltyAccount, LoyaltyProgram, PointsTransaction
+from loyalty_site.admin import ReadOnlyAdmin
+
+
+@admin.register(LoyaltyProgram)
+class LoyaltyProgramAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "merchant",
+        "points_per_dollar",
+        "min_spend_amount",
+        "point_value",
+        "max_redemption_percent",
+        "points_expiry_days",
+        "is_active",
+    ]
+    list_filter = ["is_active", "rounding"]
+    search_fields = ["name", "merchant__business_name", "=merchant__merchant_code"]
+    autocomplete_fields = ["merchant"]
+
+
+@admin.register(CustomerLoyaltyAccount)
+class CustomerLoyaltyAccountAdmin(admin.ModelAdmin):
+    """Points are read-only here: they move through the ledger (an adjustment row) only."""
+
+    list_display = [
+        "customer",
+        "merchant",
+        "current_points",
+        "total_points_earned",
+        "total_points_redeemed",
+        "total_spent",
+        "last_visit_at",
+    ]
+    search_fields = ["=customer__customer_code", "customer__email", "=merchant__merchant_code"]
+    list_select_related = ["customer", "merchant"]
+    readonly_fields = [
+        "customer",
+        "merchant",
+        "current_points",
+        "total_points_earned",
+        "total_points_redeemed",
+        "total_spent",
+        "total_transactions",
+        "last_visit_at",
+        "created_at",
+        "updated_at",
+    ]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False  # the first completed sale opens the account
+
+
+@admin.register(PointsTransaction)
+class PointsTransactionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "transaction_type",
+        "points_change",
+        "balance_after",
+        "customer_loyalty_account",
+        "description",
+    ]
+    list_filter = ["transaction_type", "created_at"]
+    search_fields = ["=customer_loyalty_account__customer__customer_code", "=transaction__id", "description"]
+    list_select_related = ["customer_loyalty_account__customer", "customer_loyalty_account__merchant"]
+    show_full_result_count = False

@@ -1,0 +1,33 @@
+from django.contrib import admin
+
+from loyalty_site.admin import ReadOnlyAdmin
+from system.models import AuditLog, QRScanLog, SystemSetting
+
+
+@admin.register(SystemSetting)
+class SystemSettingAdmin(admin.ModelAdmin):
+    """The value is checked against its type (SystemSetting.clean, and a CHECK in the database)."""
+
+    list_display = ["setting_key", "setting_value", "value_type", "updated_at"]
+    list_filter = ["value_type"]
+    search_fields = ["setting_key", "description"]
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "table_name", "action", "record_id", "user", "changed_fields"]
+    list_filter = ["table_name", "action", "created_at"]
+    search_fields = ["=record_id", "=user__email"]
+    list_select_related = ["user"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+
+@admin.register(QRScanLog)
+class QRScanLogAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "merchant", "scan_result", "scanned_code", "customer", "scanned_by", "ip_address"]
+    list_filter = ["scan_result", "created_at"]
+    search_fields = ["scanned_code", "=customer__customer_code", "=merchant__merchant_code", "=ip_address"]
+    list_select_related = ["merchant", "customer", "scanned_by"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False

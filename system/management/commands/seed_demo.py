@@ -1,0 +1,516 @@
+"""Load demo data: merchants in several time zones, their programs, customers, 90 days of sales.
+
+Sales are generated in SQL and loaded in bulk with the row triggers switched off inside
+the loading transaction; what the triggers would have written (accounts, ledger, totals,
+visits, daily analytics) is then computed set-wise, and checked against the transactions
+before the transaction commits. That loads a million sales in well under two minutes.
+"""
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from tqdm import tqdm
+
+from loyalty.integrity import derived_state_errors
+from merchants.models import Merchant, MerchantStaff, User
+
+DEMO_PASSWORD = "demo1234"
+DEMO_LOGINS = [
+    ("owner@demo.test", "owner of the first merchant"),
+    ("cashier@demo.test", "cashier of the first merchant"),
+    ("admin@demo.test", "platform admin (Django admin)"),
+]
+
+# name, type, email, time zone, currency, points per unit, menu of (product, sku, price)
+DEMO_MERCHANTS = [
+    (
+        "Bean There Café",
+        "cafe",
+        "hello@beanthere.demo",
+        "America/New_York",
+        "USD",
+        "1",
+        [
+            ("Flat white", "FW", "4.20"),
+            ("Cappuccino", "CAP", "4.50"),
+            ("Croissant", "CRO", "3.25"),
+            ("Bagel", "BAG", "3.80"),
+            ("Cold brew", "CB", "5.10"),
+            ("Muffin", "MUF", "3.40"),
+            ("Beans 250g", "BN250", "14.00"),
+        ],
+    ),
+    (
+        "Brezel & Co",
+        "bakery",
+        "servus@brezel.demo",
+        "Europe/Berlin",
+        "EUR",
+        "1",
+        [
+            ("Brezel", "BRZ", "1.20"),
+            ("Roggenbrot", "ROG", "4.60"),
+            ("Apfelstrudel", "APS", "3.90"),
+            ("Kaffee", "KAF", "2.80"),
+            ("Käsekuchen", "KK", "3.70"),
+        ],
+    ),
+    (
+        "Sakura Ramen",
+        "restaurant",
+        "info@sakura.demo",
+        "Asia/Tokyo",
+        "JPY",
+        "0.01",
+        [
+            ("Shoyu ramen", "SHO", "980"),
+            ("Tonkotsu ramen", "TON", "1150"),
+            ("Gyoza", "GYO", "450"),
+            ("Edamame", "EDA", "350"),
+            ("Ramune", "RAM", "250"),
+        ],
+    ),
+    (
+        "Harbour Books",
+        "retail",
+        "shop@harbourbooks.demo",
+        "Australia/Sydney",
+        "AUD",
+        "1",
+        [
+            ("Paperback", "PB", "22.99"),
+            ("Hardcover", "HC", "39.99"),
+            ("Notebook", "NB", "12.50"),
+            ("Gift card", "GC", "50.00"),
+            ("Bookmark", "BM", "3.00"),
+        ],
+    ),
+]
+MORE_ZONES = [
+    ("America/Los_Angeles", "USD"),
+    ("Europe/London", "GBP"),
+    ("America/Sao_Paulo", "BRL"),
+    ("Asia/Kolkata", "INR"),
+    ("Europe/Paris", "EUR"),
+    ("America/Chicago", "USD"),
+]
+
+FIRST_NAMES = (
+    "Olivia Liam Emma Noah Ava Elijah Sophia Mateo Mia Lucas Amelia Levi Harper Ezra Evelyn Luca "
+    "Aria Kai Chloe Leo Yuki Hana Sora Ren Lena Jonas Mila Felix Ines Tomas Priya Arjun Zara Omar "
+    "Fatima Diego Lucia Chen Wei Aiko"
+).split()
+LAST_NAMES = (
+    "Smith Johnson Williams Brown Jones Garcia Miller Davis Martinez Lopez Müller Schmidt Schneider "
+    "Fischer Weber Tanaka Suzuki Sato Takahashi Watanabe Nguyen Tran Kim Lee Patel Singh Khan Silva "
+    "Santos Costa Rossi Russo Dubois Martin Bernard Novak Kowalski Jensen Larsen O'Brien"
+).split()
+
+
+class Command(BaseCommand):
+    help = "Load demo data (merchants, programs, customers, 90 days of sales) and the demo logins."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--merchants", type=int, default=4, help="number of merchants (default 4)")
+        parser.add_argument("--customers", type=int, default=400, help="number of customers (default 400)")
+        parser.add_argument("--transactions", type=int, default=9000, help="number of sales (default 9000)")
+        parser.add_argument("--days", type=int, default=90, help="days of history (default 90)")
+        parser.add_argument("--seed", type=float, default=0.42, help="random seed in [-1, 1] (default 0.42)")
+        parser.add_argument("--if-empty", action="store_true", help="do nothing if there are merchants already")
+        parser.add_argument("--no-logins", action="store_true", help="do not create the demo logins")
+
+    def handle(self, *args, **options):
+        if options["if_empty"] and Merchant.objects.exists():
+            self.stdout.write("Demo data is loaded already.")
+            self.print_logins()
+            return
+        for name in ("merchants", "customers", "transactions", "days"):
+            if options[name] < 1:
+                raise CommandError(f"--{name} must be at least 1.")
+        if not -1 <= options["seed"] <= 1:
+            raise CommandError("--seed must be between -1 and 1.")
+
+        if Merchant.objects.filter(business_email__in=[m[2] for m in DEMO_MERCHANTS]).exists():
+            raise CommandError("The demo data is loaded already: use --if-empty, or an empty database.")
+        started = time.monotonic()
+        steps = DemoLoader(options, self.stdout).steps()
+        with transaction.atomic(), tqdm(total=len(steps), unit="step", disable=options["verbosity"] == 0) as bar:
+            for label, step in steps:
+                bar.set_description(label)
+                step()
+                bar.update()
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Loaded {options['merchants']} merchants, {options['customers']} customers and "
+                f"{options['transactions']} sales in {time.monotonic() - started:.1f} s."
+            )
+        )
+        if not options["no_logins"]:
+            self.print_logins()
+
+    def print_logins(self):
+        if not User.objects.filter(email=DEMO_LOGINS[0][0]).exists():
+            return
+        self.stdout.write(f"Demo logins (password {DEMO_PASSWORD}):")
+        for email, role in DEMO_LOGINS:
+            self.stdout.write(f"  {email:<20} {role}")
+
+
+BULK_TABLES = (
+    "merchants",
+    "customers",
+    "loyalty_programs",
+    "transactions",
+    "transaction_items",
+    "customer_loyalty_accounts",
+    "points_transactions",
+    "customer_visits",
+)
+
+
+# Written in bulk with their indexes and keys dropped and rebuilt afterwards.
+LOADED_TABLES = (
+    "customers",
+    "transactions",
+    "transaction_items",
+    "customer_loyalty_accounts",
+    "points_transactions",
+    "customer_visits",
+)
+
+
+class DemoLoader:
+    CHUNK = 250_000
+
+    def __init__(self, options, stdout):
+        self.options = options
+        self.stdout = stdout
+        self.replica = False
+
+    def steps(self):
+        n = self.options["transactions"]
+        chunks = [(start, min(start + self.CHUNK, n)) for start in range(0, n, self.CHUNK)]
+        return [
+            ("merchants", self.merchants),
+            ("customers", self.customers),
+            *[(f"sales {end:,}/{n:,}", lambda s=start, e=end: self.sales(s, e)) for start, end in chunks],
+            ("line items", self.items),
+            ("tables", self.load),
+            ("daily analytics", self.analytics),
+            ("check", self.check),
+            ("logins", self.logins),
+        ]
+
+    def execute(self, query, params=None):
+        started = time.monotonic()
+        with connection.cursor() as cursor:
+            cursor.execute(query, params)
+        if self.options["verbosity"] >= 2:
+            self.stdout.write(f"\n{time.monotonic() - started:7.2f} s  {' '.join(query.split())[:90]}")
+
+    def merchants(self):
+        self.execute("SELECT setseed(%s)", [self.options["seed"]])
+        self.execute("SET LOCAL work_mem = '256MB'")
+        self.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        self.switch_triggers(on=False)
+        count = self.options["merchants"]
+        named = DEMO_MERCHANTS[:count]
+        self.execute(
+            "CREATE TEMP TABLE seed_menu (merchant_id uuid, product text, sku text, price numeric) ON COMMIT DROP"
+        )
+        for name, kind, email, tz, currency, rate, menu in named:
+            self.execute(
+                "WITH m AS (INSERT INTO merchants (business_name, business_type, business_email, timezone, currency,"
+                " business_phone, created_at, updated_at) VALUES (%s, %s, %s, %s, %s, '+1 555 0100', "
+                " now() - interval '2 years', now()) RETURNING id), "
+                "p AS (INSERT INTO loyalty_programs (merchant_id, name, description, points_per_dollar, "
+                " min_redemption_points, point_value, max_redemption_percent, points_expiry_days) "
+                " SELECT id, %s, %s, %s, 100, %s, 50, 365 FROM m) "
+                "INSERT INTO seed_menu SELECT m.id, x.product, x.sku, x.price FROM m, "
+                " unnest(%s::text[], %s::text[], %s::numeric[]) AS x(product, sku, price)",
+                [
+                    name,
+                    kind,
+                    email,
+                    tz,
+                    currency,
+                    f"{name} Rewards",
+                    f"Points on every purchase at {name}.",
+                    rate,
+                    "1" if currency == "JPY" else "0.01",
+                    [p for p, _, _ in menu],
+                    [s for _, s, _ in menu],
+                    [v for _, _, v in menu],
+                ],
+            )
+        if count > len(named):
+            zones = [z for z, _ in MORE_ZONES]
+            currencies = [c for _, c in MORE_ZONES]
+            self.execute(
+                "WITH m AS (INSERT INTO merchants (business_name, business_type, business_email, timezone, currency, "
+                " created_at, updated_at) "
+                " SELECT 'Shop ' || i, 'retail', 'shop' || i || '@merchants.demo', "
+                "        (%s::text[])[1 + i %% %s], (%s::text[])[1 + i %% %s], now() - interval '2 years', now() "
+                "   FROM generate_series(%s, %s) i RETURNING id) "
+                "INSERT INTO loyalty_programs (merchant_id, name, points_per_dollar) SELECT id, 'Rewards', 1 FROM m",
+                [zones, len(zones), currencies, len(currencies), len(named) + 1, count],
+            )
+        self.execute(
+            "CREATE TEMP TABLE seed_merchants ON COMMIT DROP AS "
+            "SELECT row_number() OVER (ORDER BY m.created_at, m.business_email) AS n, m.id, m.timezone, "
+            "       m.currency, p.points_per_dollar, (p.*)::loyalty_programs AS program "
+            "  FROM merchants m JOIN loyalty_programs p ON p.merchant_id = m.id AND p.is_active"
+        )
+        self.execute("CREATE UNIQUE INDEX ON seed_merchants (n)")
+
+    def customers(self):
+        self.execute(
+            "CREATE TEMP TABLE seed_customers ON COMMIT DROP AS "
+            "SELECT gen_random_uuid() AS id, new_customer_code() AS customer_code, f AS first_name, l AS last_name, "
+            "       lower(translate(f || '.' || l, ' ''ü', '__u')) || '.' || i || '.' "
+            "           || substr(md5(random()::text), 1, 4) || '@example.test' AS email, "
+            "       '+1 555 ' || lpad((i %% 10000)::text, 4, '0') AS phone, "
+            "       now() - make_interval(days => %s + (random() * 60)::int) AS created_at "
+            "  FROM generate_series(1, %s) i, "
+            "       LATERAL (SELECT (%s::text[])[1 + floor(random() * %s)::int + 0 * i] AS f, "
+            "                       (%s::text[])[1 + floor(random() * %s)::int + 0 * i] AS l) names",
+            [
+                self.options["days"],
+                self.options["customers"],
+                FIRST_NAMES,
+                len(FIRST_NAMES),
+                LAST_NAMES,
+                len(LAST_NAMES),
+            ],
+        )
+        # Each customer is a regular at one to three merchants; some merchants are busier than others.
+        self.execute(
+            "CREATE TEMP TABLE seed_members ON COMMIT DROP AS "
+            "SELECT row_number() OVER () AS n, p.customer_id, m.id AS merchant_id, m.timezone, m.currency, m.program "
+            "  FROM (SELECT DISTINCT c.id AS customer_id, 1 + floor(power(random(), 1.5) * %s)::int AS merchant_n "
+            "          FROM (SELECT id, 1 + floor(random() * 3)::int AS k FROM seed_customers) c "
+            "          JOIN generate_series(1, 3) g ON g <= c.k) p "
+            "  JOIN seed_merchants m ON m.n = p.merchant_n",
+            [self.options["merchants"]],
+        )
+        self.execute("CREATE UNIQUE INDEX ON seed_members (n)")
+        self.execute("ANALYZE seed_members")
+        self.execute(
+            "CREATE TEMP TABLE seed_sales (id uuid, merchant_id uuid, customer_id uuid, timezone text, "
+            " currency text, program loyalty_programs, amount numeric(12,2), status text, payment_method text, "
+            " completed_at timestamptz, closed_at timestamptz, points_earned integer, points_reversed integer) "
+            " ON COMMIT DROP"
+        )
+
+    def sales(self, start, end):
+        days = self.options["days"]
+        self.execute(
+            "INSERT INTO seed_sales "
+            "SELECT gen_random_uuid(), m.merchant_id, m.customer_id, m.timezone, m.currency, m.program, "
+            "       CASE WHEN m.currency = 'JPY' THEN round(300 + random() * 3000) "
+            "            ELSE round((3 + power(random(), 2) * 60)::numeric, 2) END, "
+            "       CASE WHEN r.s < 0.93 THEN 'completed' WHEN r.s < 0.95 THEN 'refunded' "
+            "            WHEN r.s < 0.96 THEN 'cancelled' ELSE 'failed' END, "
+            "       (ARRAY['card', 'card', 'card', 'cash', 'mobile', 'mobile', 'other'])"
+            "           [1 + floor(random() * 7)::int], "
+            "       t.at, NULL, 0, 0 "
+            "  FROM generate_series(%s, %s - 1) i "
+            "  CROSS JOIN LATERAL (SELECT random() AS s, random() AS pick, random() AS day, random() AS hour "
+            "                       WHERE i IS NOT NULL) r "
+            "  JOIN seed_members m ON m.n = 1 + floor(r.pick * (SELECT count(*) FROM seed_members))::int "
+            # a day of the period, more sales lately, at a busy hour of the merchant's day
+            "  CROSS JOIN LATERAL (SELECT ((now() AT TIME ZONE m.timezone)::date - floor(power(r.day, 1.2) * %s)::int "
+            "                             + make_interval(hours => (ARRAY[7,8,8,9,9,10,11,12,12,12,13,13,14,15,16,"
+            "                                 17,17,18,18,19,19,20,21])[1 + floor(r.hour * 23)::int], "
+            "                                 mins => floor(random() * 60)::int, secs => floor(random() * 60)::int)"
+            "                           ) AT TIME ZONE m.timezone AS at) planned "
+            # later today than now: move it to an earlier day
+            "  CROSS JOIN LATERAL (SELECT CASE WHEN planned.at <= now() THEN planned.at "
+            "                             ELSE planned.at - make_interval(days => 1 + floor(random() * %s)::int) END "
+            "                             AS at) t",
+            [start, end, days, days - 1 if days > 1 else 0],
+        )
+
+    def items(self):
+        # Sales of the named merchants get line items, and their amount is the items' total.
+        self.execute(
+            "CREATE TEMP TABLE seed_items ON COMMIT DROP AS "
+            "SELECT s.id AS transaction_id, s.completed_at, x.product, x.sku, x.quantity, x.price "
+            "  FROM seed_sales s "
+            "  CROSS JOIN LATERAL (SELECT mn.product, mn.sku, 1 + floor(random() * 2)::int AS quantity, mn.price "
+            "                        FROM generate_series(1, 1 + floor(random() * 3)::int) g "
+            "                        JOIN LATERAL (SELECT * FROM seed_menu mn WHERE mn.merchant_id = s.merchant_id "
+            "                                      AND g IS NOT NULL ORDER BY random() LIMIT 1) mn ON true) x "
+            " WHERE s.merchant_id IN (SELECT merchant_id FROM seed_menu)"
+        )
+        self.execute(
+            "CREATE TEMP TABLE seed_item_totals ON COMMIT DROP AS "
+            "SELECT transaction_id, sum(quantity * price) AS total FROM seed_items GROUP BY 1"
+        )
+        self.execute("UPDATE seed_sales s SET amount = i.total FROM seed_item_totals i WHERE i.transaction_id = s.id")
+        self.execute(
+            "UPDATE seed_sales SET "
+            " points_earned = CASE WHEN status = 'failed' THEN 0 ELSE loyalty_points_for(program, amount) END, "
+            " points_reversed = CASE WHEN status IN ('refunded', 'cancelled') "
+            "                        THEN loyalty_points_for(program, amount) ELSE 0 END, "
+            " completed_at = CASE WHEN status = 'failed' THEN NULL ELSE completed_at END, "
+            " closed_at = CASE WHEN status = 'failed' THEN completed_at "
+            "                  WHEN status IN ('refunded', 'cancelled') "
+            "                  THEN least(completed_at + random() * interval '5 days', now()) END"
+        )
+
+    def load(self):
+        """Write the tables in bulk, their secondary indexes built afterwards."""
+        restore = self.drop_indexes_and_keys(LOADED_TABLES)
+        # Customers carry the totals of their sales (refunded and cancelled ones taken back).
+        self.execute(
+            "INSERT INTO customers (id, customer_code, first_name, last_name, email, phone, total_spent, "
+            " total_transactions, last_visit_at, created_at, updated_at) "
+            "SELECT c.id, c.customer_code, c.first_name, c.last_name, c.email, c.phone, coalesce(t.spent, 0), "
+            "       coalesce(t.sales, 0), t.last_visit, c.created_at, now() "
+            "  FROM seed_customers c LEFT JOIN ("
+            "       SELECT customer_id, sum(amount) FILTER (WHERE status = 'completed') AS spent, "
+            "              count(*) FILTER (WHERE status = 'completed') AS sales, max(completed_at) AS last_visit "
+            "         FROM seed_sales WHERE completed_at IS NOT NULL GROUP BY 1) t ON t.customer_id = c.id "
+            " ORDER BY c.id"
+        )
+        self.execute(
+            "INSERT INTO transactions (id, merchant_id, customer_id, amount, currency, payment_method, status, "
+            " external_reference, description, points_earned, points_rate, points_reversed, completed_at, "
+            " refunded_at, cancelled_at, created_at, updated_at) "
+            "SELECT id, merchant_id, customer_id, amount, currency, payment_method, status, '', '', "
+            "       points_earned, CASE WHEN status <> 'failed' THEN (program).points_per_dollar END, "
+            "       points_reversed, completed_at, "
+            "       CASE WHEN status = 'refunded' THEN closed_at END, "
+            "       CASE WHEN status = 'cancelled' THEN closed_at END, "
+            "       coalesce(completed_at, closed_at) - interval '20 seconds', coalesce(closed_at, completed_at) "
+            "  FROM seed_sales ORDER BY id"
+        )
+        self.execute(
+            "INSERT INTO transaction_items (id, transaction_id, product_name, product_sku, quantity, unit_price, "
+            " created_at) SELECT gen_random_uuid(), transaction_id, product, sku, quantity, price, "
+            " coalesce(completed_at, now()) FROM seed_items"
+        )
+        self.execute(
+            "CREATE TEMP TABLE seed_accounts ON COMMIT DROP AS "
+            "SELECT gen_random_uuid() AS id, s.customer_id, s.merchant_id, (min((s.program).id::text))::uuid AS "
+            "       program_id, sum(s.points_earned - s.points_reversed) AS points, "
+            "       coalesce(sum(s.amount) FILTER (WHERE s.status = 'completed'), 0) AS spent, "
+            "       count(*) FILTER (WHERE s.status = 'completed') AS sales, max(s.completed_at) AS last_visit, "
+            "       min(s.completed_at) AS first_visit "
+            "  FROM seed_sales s WHERE s.completed_at IS NOT NULL GROUP BY s.customer_id, s.merchant_id"
+        )
+        self.execute(
+            "INSERT INTO customer_loyalty_accounts (id, customer_id, merchant_id, loyalty_program_id, current_points, "
+            " total_points_earned, total_points_redeemed, total_spent, total_transactions, last_visit_at, created_at, "
+            " updated_at) "
+            "SELECT id, customer_id, merchant_id, program_id, points, points, 0, spent, sales, last_visit, "
+            "       first_visit, now() FROM seed_accounts ORDER BY id"
+        )
+        self.execute(
+            "INSERT INTO points_transactions (id, customer_loyalty_account_id, transaction_id, transaction_type, "
+            " points_change, balance_after, description, created_at) "
+            "SELECT gen_random_uuid(), account_id, transaction_id, kind, change, "
+            "       sum(change) OVER (PARTITION BY account_id ORDER BY at, kind, transaction_id), description, at "
+            "  FROM (SELECT a.id AS account_id, s.id AS transaction_id, 'earn' AS kind, s.points_earned AS change, "
+            "               s.completed_at AS at, "
+            "               format('Earned on a purchase of %%s %%s', s.amount, s.currency) AS description "
+            "          FROM seed_sales s JOIN seed_accounts a USING (customer_id, merchant_id) "
+            "         WHERE s.completed_at IS NOT NULL AND s.points_earned > 0 "
+            "        UNION ALL "
+            "        SELECT a.id, s.id, 'reverse', -s.points_reversed, s.closed_at, "
+            "               format('Taken back: purchase %%s', s.status) "
+            "          FROM seed_sales s JOIN seed_accounts a USING (customer_id, merchant_id) "
+            "         WHERE s.points_reversed > 0) ledger"
+        )
+        # Visits are kept when a sale is refunded: the customer came.
+        self.execute(
+            "INSERT INTO customer_visits (customer_id, merchant_id, visit_date, visit_count, total_spent, "
+            " first_visit_at, last_visit_at, created_at, updated_at) "
+            "SELECT s.customer_id, s.merchant_id, (s.completed_at AT TIME ZONE s.timezone)::date, count(*), "
+            "       sum(s.amount), min(s.completed_at), max(s.completed_at), min(s.completed_at), max(s.completed_at) "
+            "  FROM seed_sales s WHERE s.completed_at IS NOT NULL GROUP BY 1, 2, 3"
+        )
+        for statement in restore:
+            self.execute(statement)
+
+    def drop_indexes_and_keys(self, tables) -> list[str]:
+        """Drop the indexes, keys and foreign keys of `tables`; return the statements that restore them.
+
+        Building an index once is several times faster than growing it row by row, and adding
+        the foreign keys back checks every loaded row against its parent.
+        """
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                " WHERE contype = 'f' AND (conrelid::regclass::text = ANY(%s) OR confrelid::regclass::text = ANY(%s))",
+                [list(tables), list(tables)],
+            )
+            foreign_keys = cursor.fetchall()
+            cursor.execute(
+                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                " WHERE contype IN ('p', 'u') AND conrelid::regclass::text = ANY(%s)",
+                [list(tables)],
+            )
+            keys = cursor.fetchall()
+            cursor.execute(
+                "SELECT i.indexname, i.indexdef FROM pg_indexes i "
+                " WHERE i.schemaname = current_schema() AND i.tablename = ANY(%s) "
+                "   AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)",
+                [list(tables)],
+            )
+            indexes = cursor.fetchall()
+        for table, name, _ in foreign_keys + keys:
+            self.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+        for name, _ in indexes:
+            self.execute(f'DROP INDEX "{name}"')
+        return (
+            [f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}' for table, name, definition in keys]
+            + [definition for _, definition in indexes]
+            + [f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}' for table, name, definition in foreign_keys]
+        )
+
+    def analytics(self):
+        days = self.options["days"]
+        self.execute("SELECT rebuild_merchant_daily_analytics(current_date - %s - 2, current_date + 2)", [days])
+
+    def switch_triggers(self, *, on: bool):
+        """The loading transaction switches the row triggers off; what they do is done here in bulk.
+
+        As a superuser, by replication mode, which skips the foreign key checks too (the keys
+        come from the tables themselves); otherwise table by table.
+        """
+        if not on and self.replication_mode_allowed():
+            self.replica = True
+            self.execute("SET LOCAL session_replication_role = replica")
+            return
+        if self.replica:
+            self.execute("SET LOCAL session_replication_role = origin")
+            return
+        if on:
+            self.execute("SET CONSTRAINTS ALL IMMEDIATE")  # run the deferred foreign key checks now
+        for table in BULK_TABLES:
+            self.execute(f"ALTER TABLE {table} {'ENABLE' if on else 'DISABLE'} TRIGGER USER")
+
+    def replication_mode_allowed(self) -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            return bool(cursor.fetchone()[0])
+
+    def check(self):
+        self.switch_triggers(on=True)
+        # The analytics are a rebuild already; the rest is compared with the transactions.
+        errors = derived_state_errors(limit=5, analytics=False)
+        if errors:
+            raise CommandError("The loaded data is inconsistent:\n" + "\n".join(errors))
+
+    def logins(self):
+        if self.options["no_logins"]:
+            return
+        first = Merchant.objects.get(business_email=DEMO_MERCHANTS[0][2]) if self.options["merchants"] else None
+        owner = User.objects.create_user("owner@demo.test", DEMO_PASSWORD, first_name="Olive", last_name="Owner")
+        cashier = User.objects.create_user("cashier@demo.test", DEMO_PASSWORD, first_name="Cass", last_name="Cashier")
+        User.objects.create_superuser("admin@demo.test", DEMO_PASSWORD, first_name="Ada", last_name="Admin")
+        MerchantStaff.objects.create(merchant=first, user=owner, role=MerchantStaff.Role.OWNER)
+        MerchantStaff.objects.create(merchant=first, user=cashier, role=MerchantStaff.Role.CASHIER)
