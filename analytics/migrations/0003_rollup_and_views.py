@@ -64,10 +64,10 @@ BEGIN
     ), sales_in_range AS (
         SELECT * FROM sales WHERE date BETWEEN p_from AND p_to
     ), first_sales AS (
-        SELECT t.merchant_id, t.customer_id, min((t.completed_at AT TIME ZONE m.timezone)::date) AS date
+        -- each customer's first sale at the merchant, over all time
+        SELECT t.merchant_id, t.customer_id, min(t.completed_at) AS first_at
           FROM transactions t JOIN m ON m.id = t.merchant_id
          WHERE t.completed_at IS NOT NULL
-           AND (t.merchant_id, t.customer_id) IN (SELECT merchant_id, customer_id FROM sales_in_range)
          GROUP BY t.merchant_id, t.customer_id
     ), refunds AS (
         SELECT t.merchant_id, (coalesce(t.refunded_at, t.cancelled_at) AT TIME ZONE m.timezone)::date AS date,
@@ -95,8 +95,10 @@ BEGIN
         SELECT merchant_id, date, 0, 0, 0, 0, sum(points), 0, 0, 0
           FROM redemptions WHERE date BETWEEN p_from AND p_to GROUP BY merchant_id, date
     ), new_customers AS (
-        SELECT merchant_id, date, count(*) AS new_customers FROM first_sales
-         WHERE date BETWEEN p_from AND p_to GROUP BY merchant_id, date
+        SELECT f.merchant_id, (f.first_at AT TIME ZONE m.timezone)::date AS date, count(*) AS new_customers
+          FROM first_sales f JOIN m ON m.id = f.merchant_id
+         WHERE f.first_at >= p_from - interval '2 days' AND f.first_at < p_to + interval '3 days'
+         GROUP BY 1, 2
     )
     INSERT INTO merchant_daily_analytics
            (merchant_id, date, total_sales, total_transactions, unique_customers, new_customers,
@@ -104,7 +106,8 @@ BEGIN
     SELECT d.merchant_id, d.date, sum(d.total_sales), sum(d.total_transactions), sum(d.unique_customers),
            coalesce(max(n.new_customers), 0), sum(d.points_issued), sum(d.points_redeemed),
            sum(d.points_reversed), sum(d.total_refunds), sum(d.refund_count)
-      FROM days d LEFT JOIN new_customers n ON n.merchant_id = d.merchant_id AND n.date = d.date
+      FROM days d
+      LEFT JOIN new_customers n ON n.merchant_id = d.merchant_id AND n.date = d.date
      GROUP BY d.merchant_id, d.date;
     GET DIAGNOSTICS written = ROW_COUNT;
     RETURN written;

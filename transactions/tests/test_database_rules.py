@@ -228,3 +228,18 @@ def test_customer_totals_add_up_over_merchants(db, customer):
     assert (customer.total_spent, customer.total_transactions) == (Decimal("16.25"), 3)
     assert account_of(customer, second).total_transactions == 2
     assert CustomerVisit.objects.get(customer=customer, merchant=second).visit_count == 2
+
+
+def test_a_late_evening_sale_by_raw_sql_belongs_to_the_local_day_too(db, customer):
+    merchant = MerchantFactory(timezone="Asia/Tokyo")
+    # 2026-03-09 15:30 UTC is 00:30 on March 10 in Tokyo.
+    sql(
+        "INSERT INTO transactions (merchant_id, customer_id, amount, status, completed_at) "
+        "VALUES (%s, %s, 500, 'completed', '2026-03-09 15:30+00')",
+        [merchant.id, customer.id],
+    )
+
+    assert sql("SELECT visit_date FROM customer_visits WHERE merchant_id = %s", [merchant.id]) == [(date(2026, 3, 10),)]
+    assert sql("SELECT date FROM merchant_daily_analytics WHERE merchant_id = %s", [merchant.id]) == [
+        (date(2026, 3, 10),)
+    ]
