@@ -1,8 +1,25 @@
 from django.contrib import admin
-from django.urls import path
-from django.views.generic import RedirectView
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from analytics.views import DailyAnalyticsView, HomeView
+from customers.views import MemberDetailView, MemberListView
+from loyalty.views import ProgramView
+from merchants.views import StaffDeactivateView, StaffView, SwitchMerchantView
+from transactions.views import TransactionDetailView, TransactionListView
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("", HomeView.as_view(), name="home"),
+    path("transactions/", TransactionListView.as_view(), name="transactions"),
+    path("transactions/<uuid:pk>/", TransactionDetailView.as_view(), name="transaction"),
+    path("customers/", MemberListView.as_view(), name="customers"),
+    path("customers/<uuid:pk>/", MemberDetailView.as_view(), name="customer"),
+    path("analytics/", DailyAnalyticsView.as_view(), name="daily_analytics"),
+    path("program/", ProgramView.as_view(), name="program"),
+    path("staff/", StaffView.as_view(), name="staff"),
+    path("staff/<uuid:pk>/deactivate/", StaffDeactivateView.as_view(), name="staff_deactivate"),
+    path("merchant/switch/", SwitchMerchantView.as_view(), name="switch_merchant"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
 ]

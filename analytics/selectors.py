@@ -1,0 +1,96 @@
+"""Reads of the dashboard pages, all for one merchant."""
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import QuerySet
+
+from analytics.models import CustomerVisit, MerchantDailyAnalytics, MerchantDashboard
+from merchants.models import Merchant
+from transactions.models import Transaction
+
+PERIODS = (7, 30, 90)
+FIGURES = ("total_sales", "total_transactions", "unique_customers", "new_customers", "points_issued",
+           "points_redeemed", "points_reversed", "total_refunds", "refund_count")
+
+
+@dataclass
+class PeriodFigures:
+    first: date
+    last: date
+    total_sales: Decimal = Decimal("0")
+    total_transactions: int = 0
+    customers: int = 0
+    new_customers: int = 0
+    points_issued: int = 0
+    points_redeemed: int = 0
+    total_refunds: Decimal = Decimal("0")
+    days: list[dict] = field(default_factory=list)  # one per date, zeros where no sales
+
+    @property
+    def average_ticket(self) -> Decimal:
+        if not self.total_transactions:
+            return Decimal("0")
+        return (self.total_sales / self.total_transactions).quantize(Decimal("0.01"))
+
+
+def analytics_rollup(*, merchant: Merchant) -> None:
+    """Fold the merchant's pending per-sale deltas into its day rows, so the table is current."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT rollup_merchant_daily_analytics(%s)", [merchant.pk])
+
+
+def dashboard_today(*, merchant: Merchant) -> MerchantDashboard:
+    return MerchantDashboard.objects.get(merchant=merchant)
+
+
+def daily_rows(*, merchant: Merchant, first: date, last: date) -> QuerySet[MerchantDailyAnalytics]:
+    return MerchantDailyAnalytics.objects.filter(merchant=merchant, date__range=(first, last)).order_by("date")
+
+
+def period_figures(*, merchant: Merchant, last: date, days: int) -> PeriodFigures:
+    """Figures of the `days` days ending `last` (merchant-local dates), from the pre-aggregated days."""
+    first = last - timedelta(days=days - 1)
+    period = PeriodFigures(first=first, last=last)
+    by_date = {row.date: row for row in daily_rows(merchant=merchant, first=first, last=last)}
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        row = by_date.get(day)
+        values = {name: getattr(row, name) if row else 0 for name in FIGURES}
+        period.days.append({"date": day, **values})
+        period.total_sales += Decimal(values["total_sales"])
+        period.total_transactions += values["total_transactions"]
+        period.new_customers += values["new_customers"]
+        period.points_issued += values["points_issued"]
+        period.points_redeemed += values["points_redeemed"]
+        period.total_refunds += Decimal(values["total_refunds"])
+    period.customers = (CustomerVisit.objects.filter(merchant=merchant, visit_date__range=(first, last))
+                        .values("customer_id").distinct().count())
+    return period
+
+
+def visits_by_weekday_and_hour(*, merchant: Merchant, first: date, last: date) -> dict[tuple[int, int], int]:
+    """Completed sales per (ISO weekday 1-7, local hour 0-23) over the period."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT extract(isodow FROM t.completed_at AT TIME ZONE m.timezone)::int,
+                   extract(hour FROM t.completed_at AT TIME ZONE m.timezone)::int, count(*)
+              FROM transactions t JOIN merchants m ON m.id = t.merchant_id
+             WHERE t.merchant_id = %(merchant)s
+               AND t.created_at >= (%(first)s::date - 1)::timestamp AT TIME ZONE m.timezone
+               AND t.created_at < (%(last)s::date + 2)::timestamp AT TIME ZONE m.timezone
+               AND (t.completed_at AT TIME ZONE m.timezone)::date BETWEEN %(first)s AND %(last)s
+               AND t.status IN ('completed', 'refunded', 'cancelled') AND t.completed_at IS NOT NULL
+             GROUP BY 1, 2
+            """,
+            {"merchant": merchant.pk, "first": first, "last": last},
+        )
+        return {(weekday, hour): count for weekday, hour, count in cursor.fetchall()}
+
+
+def recent_transactions(*, merchant: Merchant, limit: int = 10) -> QuerySet[Transaction]:
+    return (Transaction.objects.filter(merchant=merchant).select_related("customer")
+            .order_by("-created_at")[:limit])

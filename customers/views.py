@@ -1,0 +1,45 @@
+from datetime import timedelta
+
+from django.utils import timezone
+from django.views.generic import TemplateView
+from django_tables2 import SingleTableView
+
+from analytics import charts
+from customers import selectors
+from customers.qr import qr_svg
+from customers.tables import MemberTable
+from loyalty_site.tables import ExportableView
+from merchants.access import MANAGERS, MerchantRequiredMixin
+
+
+class MemberListView(MerchantRequiredMixin, ExportableView, SingleTableView):
+    roles = MANAGERS
+    template_name = "customers/list.html"
+    table_class = MemberTable
+    table_pagination = {"per_page": 25}
+    export_name = "customers"
+
+    def get_queryset(self):
+        self.search = self.request.GET.get("q", "")[:100]
+        return selectors.member_list(merchant=self.merchant, search=self.search)
+
+    def get_table_kwargs(self):
+        return {"currency": self.merchant.currency}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(nav="customers", search=self.search, **kwargs)
+
+
+class MemberDetailView(MerchantRequiredMixin, TemplateView):
+    roles = MANAGERS
+    template_name = "customers/detail.html"
+
+    def get_context_data(self, **kwargs):
+        member = selectors.member_get(merchant=self.merchant, customer_id=self.kwargs["pk"])
+        since = (timezone.localdate() - timedelta(days=365)).replace(day=1)  # the last 12 months
+        months = selectors.member_months(member=member, since=since)
+        return super().get_context_data(
+            nav="customers", member=member, ledger=selectors.member_ledger(member=member),
+            recent=selectors.member_transactions(member=member), qr=qr_svg(member.customer_code),
+            chart_activity=charts.customer_activity(months, self.merchant.currency), has_visits=bool(months),
+            **kwargs)

@@ -1,0 +1,35 @@
+from django import forms
+
+from loyalty.models import LoyaltyProgram
+
+
+class ProgramForm(forms.ModelForm):
+    class Meta:
+        model = LoyaltyProgram
+        fields = ("name", "description", "points_per_dollar", "min_spend_amount", "rounding", "min_redemption_points",
+                  "point_value", "max_redemption_percent", "points_expiry_days")
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+        help_texts = {
+            "points_per_dollar": "Points for each unit of your currency spent, e.g. 1, or 0.01 for 1 point per 100.",
+            "min_spend_amount": "Purchases below this earn no points.",
+            "min_redemption_points": "A customer needs at least this many points to redeem.",
+            "max_redemption_percent": "The most of one bill that points may pay.",
+        }
+
+    def clean(self):
+        data = super().clean()
+        for name, low, high in (("points_per_dollar", 0, 1000), ("min_spend_amount", 0, None),
+                                ("min_redemption_points", 0, None), ("point_value", None, None),
+                                ("max_redemption_percent", 0, 100)):
+            value = data.get(name)
+            if value is None:
+                continue
+            if low is not None and value < low:
+                self.add_error(name, f"Must be at least {low}.")
+            if high is not None and value > high:
+                self.add_error(name, f"Must be at most {high}.")
+        if data.get("point_value") is not None and data["point_value"] <= 0:
+            self.add_error("point_value", "A point must be worth more than zero.")
+        if data.get("points_expiry_days") is not None and data["points_expiry_days"] < 1:
+            self.add_error("points_expiry_days", "Leave empty for points that never expire, or at least 1 day.")
+        return data

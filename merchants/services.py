@@ -1,0 +1,68 @@
+"""Writes about merchants and their staff."""
+
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from merchants.models import Merchant, MerchantStaff, User
+from system.audit import set_acting_user
+
+
+class StaffError(ValueError):
+    """A staff change that is refused; the message says why."""
+
+
+def set_password_link(*, user: User, base_url: str) -> str:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return base_url.rstrip("/") + reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": token})
+
+
+@transaction.atomic
+def staff_invite(*, merchant: Merchant, email: str, role: str, acting_user: User, base_url: str) -> MerchantStaff:
+    """Give `email` the `role` at `merchant`, creating the login if new; mail a link to set a password."""
+    set_acting_user(acting_user)
+    email = email.strip().lower()
+    user, created = User.objects.get_or_create(email=email, defaults={"is_active": True})
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    membership, new = MerchantStaff.objects.select_for_update().get_or_create(
+        merchant=merchant, user=user, defaults={"role": role})
+    if not new:
+        if membership.is_active:
+            raise StaffError(f"{email} is already {membership.get_role_display().lower()} here.")
+        membership.role, membership.is_active = role, True
+        membership.save(update_fields=["role", "is_active", "updated_at"])
+    link = set_password_link(user=user, base_url=base_url) if not user.has_usable_password() else (
+        base_url.rstrip("/") + reverse("login"))
+    transaction.on_commit(lambda: send_mail(
+        f"You are invited to {merchant.business_name}",
+        f"{acting_user.email} added you as {membership.get_role_display().lower()} of {merchant.business_name} "
+        f"on Loyalty.\n\n"
+        + (f"Set your password here: {link}\n" if not user.has_usable_password() else f"Log in here: {link}\n"),
+        None, [email]))
+    return membership
+
+
+@transaction.atomic
+def staff_deactivate(*, merchant: Merchant, membership_id, acting_user: User) -> MerchantStaff:
+    """Take away a staff member's access to `merchant`; the last active owner stays."""
+    set_acting_user(acting_user)
+    membership = MerchantStaff.objects.select_for_update().get(pk=membership_id, merchant=merchant)
+    if membership.user_id == acting_user.pk:
+        raise StaffError("You cannot deactivate yourself.")
+    if not membership.is_active:
+        raise StaffError(f"{membership.user.email} is already deactivated.")
+    if membership.role == MerchantStaff.Role.OWNER:
+        # Lock every owner row of the merchant, so two owners cannot remove each other at once.
+        owners = list(MerchantStaff.objects.select_for_update().filter(
+            merchant=merchant, role=MerchantStaff.Role.OWNER, is_active=True).order_by("pk"))
+        if len(owners) <= 1:
+            raise StaffError("A merchant keeps at least one active owner.")
+    membership.is_active = False
+    membership.save(update_fields=["is_active", "updated_at"])
+    return membership

@@ -1,0 +1,58 @@
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import Http404
+from django.shortcuts import redirect
+from django.views import View
+from django.views.generic import FormView
+
+from merchants import selectors, services
+from merchants.access import OWNERS, SESSION_KEY, MerchantRequiredMixin, memberships_of
+from merchants.forms import StaffInviteForm
+from merchants.models import MerchantStaff
+
+
+class SwitchMerchantView(LoginRequiredMixin, View):
+    """The merchant switcher: any merchant the user is active staff of."""
+
+    def post(self, request):
+        chosen = request.POST.get("merchant", "")
+        if not any(str(m.merchant_id) == chosen for m in memberships_of(request.user)):
+            raise Http404("No such merchant of yours.")
+        request.session[SESSION_KEY] = chosen
+        return redirect("home")
+
+
+class StaffView(MerchantRequiredMixin, FormView):
+    roles = OWNERS
+    form_class = StaffInviteForm
+    template_name = "merchants/staff.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(staff=selectors.staff_list(merchant=self.merchant), **kwargs)
+
+    def form_valid(self, form):
+        try:
+            membership = services.staff_invite(merchant=self.merchant, acting_user=self.request.user,
+                                               base_url=self.request.build_absolute_uri("/"), **form.cleaned_data)
+        except services.StaffError as error:
+            form.add_error("email", str(error))
+            return self.form_invalid(form)
+        messages.success(self.request, f"Invited {membership.user.email} as {membership.get_role_display().lower()}; "
+                                       "they have an email to set their password.")
+        return redirect("staff")
+
+
+class StaffDeactivateView(MerchantRequiredMixin, View):
+    roles = OWNERS
+
+    def post(self, request, pk):
+        try:
+            membership = services.staff_deactivate(merchant=self.merchant, membership_id=pk,
+                                                   acting_user=request.user)
+        except MerchantStaff.DoesNotExist as error:
+            raise Http404("No such staff member here.") from error
+        except services.StaffError as error:
+            messages.error(request, str(error))
+            return redirect("staff")
+        messages.success(request, f"{membership.user.email} no longer has access.")
+        return redirect("staff")

@@ -1,0 +1,44 @@
+import django_tables2 as tables
+from django.utils.html import format_html
+
+from loyalty_site.tables import BaseTable, MoneyColumn, NumberColumn
+from transactions.models import Transaction
+
+BADGES = {"completed": "success", "pending": "warning", "refunded": "secondary", "cancelled": "dark",
+          "failed": "danger"}
+
+
+class TransactionTable(BaseTable):
+    created_at = tables.DateTimeColumn(verbose_name="Time", format="j M Y H:i", linkify=("transaction", {"pk": tables.A("pk")}))
+    customer = tables.Column("Customer", order_by=("customer__last_name", "customer__first_name"))
+    customer_code = tables.Column("Code", accessor="customer__customer_code", orderable=False)
+    amount = MoneyColumn()
+    payment_method = tables.Column("Payment")
+    status = tables.Column()
+    points_earned = NumberColumn("Points")
+    external_reference = tables.Column("Reference", orderable=False)
+
+    def __init__(self, *args, currency="USD", **kwargs):
+        self.currency = currency
+        super().__init__(*args, **kwargs)
+
+    class Meta(BaseTable.Meta):
+        model = Transaction
+        fields = ("created_at", "customer", "customer_code", "amount", "payment_method", "status", "points_earned",
+                  "external_reference")
+        order_by = "-created_at"
+
+    def render_customer(self, record):
+        return record.customer.full_name
+
+    def value_customer(self, record):
+        return record.customer.full_name
+
+    def render_payment_method(self, record):
+        return record.get_payment_method_display()
+
+    def render_status(self, value):
+        return format_html('<span class="badge text-bg-{}">{}</span>', BADGES.get(value, "light"), value)
+
+    def value_status(self, value):
+        return value

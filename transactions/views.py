@@ -1,0 +1,46 @@
+from django.views.generic import TemplateView
+from django_filters.views import FilterView
+from django_tables2 import SingleTableMixin
+
+from loyalty_site.tables import ExportableView
+from merchants.access import MerchantRequiredMixin
+from merchants.models import MerchantStaff
+from transactions import selectors
+from transactions.filters import TransactionFilter
+from transactions.tables import TransactionTable
+
+
+class CashierTodayMixin:
+    """Cashiers see today's transactions only."""
+
+    @property
+    def today_only(self) -> bool:
+        return self.membership.role == MerchantStaff.Role.CASHIER
+
+
+class TransactionListView(MerchantRequiredMixin, CashierTodayMixin, ExportableView, SingleTableMixin, FilterView):
+    template_name = "transactions/list.html"
+    table_class = TransactionTable
+    filterset_class = TransactionFilter
+    table_pagination = {"per_page": 25}
+    export_name = "transactions"
+
+    def get_queryset(self):
+        return selectors.transaction_list(merchant=self.merchant, today_only=self.today_only)
+
+    def get_table_kwargs(self):
+        return {"currency": self.merchant.currency}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(nav="transactions", today_only=self.today_only, **kwargs)
+
+
+class TransactionDetailView(MerchantRequiredMixin, CashierTodayMixin, TemplateView):
+    template_name = "transactions/detail.html"
+
+    def get_context_data(self, **kwargs):
+        sale = selectors.transaction_get(merchant=self.merchant, pk=self.kwargs["pk"], today_only=self.today_only)
+        return super().get_context_data(
+            nav="transactions", sale=sale, items=selectors.transaction_items(sale=sale),
+            movements=selectors.transaction_points(sale=sale), history=selectors.transaction_history(sale=sale),
+            **kwargs)
