@@ -20,3 +20,31 @@ def program(merchant):
 @pytest.fixture
 def customer(db):
     return CustomerFactory()
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def staff(merchant):
+    """An owner, a manager and a cashier of `merchant`, by role."""
+    from merchants.models import MerchantStaff, User
+
+    people = {}
+    for role in MerchantStaff.Role.values:
+        people[role] = User.objects.create_user(f"{role}@shop.test", "a-long-test-password")
+        MerchantStaff.objects.create(merchant=merchant, user=people[role], role=role)
+    return people
+
+
+@pytest.fixture
+def as_role(client, staff):
+    """as_role("owner") -> the test client, logged in as that role."""
+
+    def login(role):
+        client.force_login(staff[role])
+        return client
+
+    return login

@@ -26,10 +26,22 @@ def to_json(figure: go.Figure) -> str:
 def daily_sales(days: list[dict], currency: str, title: str = "Daily sales") -> str:
     dates = [d["date"].isoformat() for d in days]
     figure = go.Figure(layout={**LAYOUT, "title": {"text": title}})
-    figure.add_bar(x=dates, y=[float(d["total_sales"]) for d in days], name=f"Sales ({currency})",
-                   marker_color=BLUE, hovertemplate="%{x}<br>%{y:,.2f} " + currency + "<extra></extra>")
-    figure.add_scatter(x=dates, y=[d["total_transactions"] for d in days], name="Transactions", yaxis="y2",
-                       mode="lines+markers", line={"color": ORANGE}, marker={"size": 4})
+    figure.add_bar(
+        x=dates,
+        y=[float(d["total_sales"]) for d in days],
+        name=f"Sales ({currency})",
+        marker_color=BLUE,
+        hovertemplate="%{x}<br>%{y:,.2f} " + currency + "<extra></extra>",
+    )
+    figure.add_scatter(
+        x=dates,
+        y=[d["total_transactions"] for d in days],
+        name="Transactions",
+        yaxis="y2",
+        mode="lines+markers",
+        line={"color": ORANGE},
+        marker={"size": 4},
+    )
     figure.update_layout(yaxis2={"overlaying": "y", "side": "right", "rangemode": "tozero", "showgrid": False})
     return to_json(figure)
 
@@ -47,8 +59,13 @@ def weekday_hour(counts: dict[tuple[int, int], int], title: str = "Visits by wee
     weekdays = list(range(1, 8))
     z = [[counts.get((weekday, hour), 0) for hour in hours] for weekday in weekdays]
     figure = go.Figure(layout={**LAYOUT, "title": {"text": title}, "yaxis": {"autorange": "reversed"}})
-    figure.add_heatmap(z=z, x=[f"{h:02d}:00" for h in hours], y=[calendar.day_abbr[w - 1] for w in weekdays],
-                       colorscale="Blues", hovertemplate="%{y} %{x}: %{z} visits<extra></extra>")
+    figure.add_heatmap(
+        z=z,
+        x=[f"{h:02d}:00" for h in hours],
+        y=[calendar.day_abbr[w - 1] for w in weekdays],
+        colorscale="Blues",
+        hovertemplate="%{y} %{x}: %{z} visits<extra></extra>",
+    )
     return to_json(figure)
 
 
@@ -56,7 +73,13 @@ def customer_activity(months: list[dict], currency: str, title: str = "Visits an
     labels = [m["month"].strftime("%b %Y") for m in months]
     figure = go.Figure(layout={**LAYOUT, "title": {"text": title}})
     figure.add_bar(x=labels, y=[float(m["spent"]) for m in months], name=f"Spend ({currency})", marker_color=BLUE)
-    figure.add_scatter(x=labels, y=[m["visits"] for m in months], name="Visits", yaxis="y2",
-                       mode="lines+markers", line={"color": ORANGE})
+    figure.add_scatter(
+        x=labels,
+        y=[m["visits"] for m in months],
+        name="Visits",
+        yaxis="y2",
+        mode="lines+markers",
+        line={"color": ORANGE},
+    )
     figure.update_layout(yaxis2={"overlaying": "y", "side": "right", "rangemode": "tozero", "showgrid": False})
     return to_json(figure)

@@ -12,8 +12,17 @@ from merchants.models import Merchant
 from transactions.models import Transaction
 
 PERIODS = (7, 30, 90)
-FIGURES = ("total_sales", "total_transactions", "unique_customers", "new_customers", "points_issued",
-           "points_redeemed", "points_reversed", "total_refunds", "refund_count")
+FIGURES = (
+    "total_sales",
+    "total_transactions",
+    "unique_customers",
+    "new_customers",
+    "points_issued",
+    "points_redeemed",
+    "points_reversed",
+    "total_refunds",
+    "refund_count",
+)
 
 
 @dataclass
@@ -66,8 +75,12 @@ def period_figures(*, merchant: Merchant, last: date, days: int) -> PeriodFigure
         period.points_issued += values["points_issued"]
         period.points_redeemed += values["points_redeemed"]
         period.total_refunds += Decimal(values["total_refunds"])
-    period.customers = (CustomerVisit.objects.filter(merchant=merchant, visit_date__range=(first, last))
-                        .values("customer_id").distinct().count())
+    period.customers = (
+        CustomerVisit.objects.filter(merchant=merchant, visit_date__range=(first, last))
+        .values("customer_id")
+        .distinct()
+        .count()
+    )
     return period
 
 
@@ -92,5 +105,4 @@ def visits_by_weekday_and_hour(*, merchant: Merchant, first: date, last: date) -
 
 
 def recent_transactions(*, merchant: Merchant, limit: int = 10) -> QuerySet[Transaction]:
-    return (Transaction.objects.filter(merchant=merchant).select_related("customer")
-            .order_by("-created_at")[:limit])
+    return Transaction.objects.filter(merchant=merchant).select_related("customer").order_by("-created_at")[:limit]

@@ -22,6 +22,16 @@ class DailyAnalyticsTable(BaseTable):
 
     class Meta(BaseTable.Meta):
         model = MerchantDailyAnalytics
-        fields = ("date", "total_sales", "total_transactions", "average_transaction_value", "unique_customers",
-                  "new_customers", "points_issued", "points_redeemed", "total_refunds", "refund_count")
+        fields = (
+            "date",
+            "total_sales",
+            "total_transactions",
+            "average_transaction_value",
+            "unique_customers",
+            "new_customers",
+            "points_issued",
+            "points_redeemed",
+            "total_refunds",
+            "refund_count",
+        )
         order_by = "-date"

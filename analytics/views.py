@@ -7,9 +7,9 @@ from django_tables2 import SingleTableMixin
 from analytics import charts, selectors
 from analytics.forms import DateRangeForm
 from analytics.tables import DailyAnalyticsTable
+from loyalty_site.tables import ExportableView
 from merchants.access import MANAGERS, MerchantRequiredMixin
 from merchants.models import MerchantStaff
-from loyalty_site.tables import ExportableView
 
 
 class HomeView(MerchantRequiredMixin, TemplateView):
@@ -34,12 +34,17 @@ class HomeView(MerchantRequiredMixin, TemplateView):
         heat = selectors.visits_by_weekday_and_hour(merchant=self.merchant, first=period.first, last=period.last)
         currency = self.merchant.currency
         return super().get_context_data(
-            nav="home", days=days, periods=selectors.PERIODS, today=today, period=period,
+            nav="home",
+            days=days,
+            periods=selectors.PERIODS,
+            today=today,
+            period=period,
             recent=selectors.recent_transactions(merchant=self.merchant),
             chart_sales=charts.daily_sales(period.days, currency, f"Daily sales, last {days} days"),
             chart_points=charts.daily_points(period.days, f"Points, last {days} days"),
             chart_visits=charts.weekday_hour(heat, f"Visits by weekday and hour, last {days} days"),
-            **kwargs)
+            **kwargs,
+        )
 
 
 class DailyAnalyticsView(MerchantRequiredMixin, ExportableView, SingleTableMixin, TemplateView):
@@ -70,6 +75,11 @@ class DailyAnalyticsView(MerchantRequiredMixin, ExportableView, SingleTableMixin
         context = super().get_context_data(**kwargs)
         days = (self.last - self.first).days + 1
         period = selectors.period_figures(merchant=self.merchant, last=self.last, days=days)
-        return {**context, "nav": "analytics", "form": self.form, "period": period,
-                "chart_sales": charts.daily_sales(period.days, self.merchant.currency),
-                "chart_points": charts.daily_points(period.days)}
+        return {
+            **context,
+            "nav": "analytics",
+            "form": self.form,
+            "period": period,
+            "chart_sales": charts.daily_sales(period.days, self.merchant.currency),
+            "chart_points": charts.daily_points(period.days),
+        }

@@ -17,8 +17,13 @@ def member_list(*, merchant: Merchant, search: str = "") -> QuerySet[CustomerSum
     qs = CustomerSummary.objects.filter(merchant=merchant)
     for word in search.split():
         code = word.replace("-", "").upper()
-        qs = qs.filter(Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(email__icontains=word)
-                       | Q(phone__icontains=word) | Q(customer_code=code))
+        qs = qs.filter(
+            Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(email__icontains=word)
+            | Q(phone__icontains=word)
+            | Q(customer_code=code)
+        )
     return qs.order_by("-current_points", "last_name")
 
 
@@ -27,18 +32,27 @@ def member_get(*, merchant: Merchant, customer_id) -> CustomerSummary:
 
 
 def member_ledger(*, member: CustomerSummary, limit: int = 50) -> QuerySet[PointsTransaction]:
-    return (PointsTransaction.objects.filter(customer_loyalty_account_id=member.account_id)
-            .select_related("transaction", "created_by").order_by("-created_at")[:limit])
+    return (
+        PointsTransaction.objects.filter(customer_loyalty_account_id=member.account_id)
+        .select_related("transaction", "created_by")
+        .order_by("-created_at")[:limit]
+    )
 
 
 def member_transactions(*, member: CustomerSummary, limit: int = 10) -> QuerySet[Transaction]:
-    return (Transaction.objects.filter(merchant_id=member.merchant_id, customer_id=member.customer_id)
-            .order_by("-created_at")[:limit])
+    return Transaction.objects.filter(merchant_id=member.merchant_id, customer_id=member.customer_id).order_by(
+        "-created_at"
+    )[:limit]
 
 
 def member_months(*, member: CustomerSummary, since: date) -> list[dict]:
     """Visits and spend per month at this merchant, from the visits kept per day."""
-    return list(CustomerVisit.objects.filter(customer_id=member.customer_id, merchant_id=member.merchant_id,
-                                             visit_date__gte=since)
-                .annotate(month=TruncMonth("visit_date")).values("month")
-                .annotate(visits=Sum("visit_count"), spent=Sum("total_spent"), days=Count("id")).order_by("month"))
+    return list(
+        CustomerVisit.objects.filter(
+            customer_id=member.customer_id, merchant_id=member.merchant_id, visit_date__gte=since
+        )
+        .annotate(month=TruncMonth("visit_date"))
+        .values("month")
+        .annotate(visits=Sum("visit_count"), spent=Sum("total_spent"), days=Count("id"))
+        .order_by("month")
+    )

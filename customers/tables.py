@@ -4,13 +4,23 @@ from django.utils.html import format_html
 from analytics.models import CustomerSummary
 from loyalty_site.tables import BaseTable, MoneyColumn, NumberColumn
 
-BADGES = {"active": "success", "new": "info", "at_risk": "warning", "lapsed": "secondary", "inactive": "dark",
-          "blocked": "danger"}
+BADGES = {
+    "active": "success",
+    "new": "info",
+    "at_risk": "warning",
+    "lapsed": "secondary",
+    "inactive": "dark",
+    "blocked": "danger",
+}
 
 
 class MemberTable(BaseTable):
-    name = tables.Column("Name", accessor="last_name", order_by=("last_name", "first_name"),
-                         linkify=("customer", {"pk": tables.A("customer_id")}))
+    name = tables.Column(
+        "Name",
+        accessor="last_name",
+        order_by=("last_name", "first_name"),
+        linkify=("customer", {"pk": tables.A("customer_id")}),
+    )
     customer_code = tables.Column("Code")
     email = tables.Column()
     phone = tables.Column()
@@ -26,8 +36,17 @@ class MemberTable(BaseTable):
 
     class Meta(BaseTable.Meta):
         model = CustomerSummary
-        fields = ("name", "customer_code", "email", "phone", "current_points", "total_spent", "total_transactions",
-                  "last_visit_at", "loyalty_status")
+        fields = (
+            "name",
+            "customer_code",
+            "email",
+            "phone",
+            "current_points",
+            "total_spent",
+            "total_transactions",
+            "last_visit_at",
+            "loyalty_status",
+        )
         order_by = "-current_points"
 
     def render_name(self, record):
@@ -37,8 +56,9 @@ class MemberTable(BaseTable):
         return self.render_name(record)
 
     def render_loyalty_status(self, value):
-        return format_html('<span class="badge text-bg-{}">{}</span>', BADGES.get(value, "light"),
-                           value.replace("_", " "))
+        return format_html(
+            '<span class="badge text-bg-{}">{}</span>', BADGES.get(value, "light"), value.replace("_", " ")
+        )
 
     def value_loyalty_status(self, value):
         return value

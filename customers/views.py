@@ -39,7 +39,12 @@ class MemberDetailView(MerchantRequiredMixin, TemplateView):
         since = (timezone.localdate() - timedelta(days=365)).replace(day=1)  # the last 12 months
         months = selectors.member_months(member=member, since=since)
         return super().get_context_data(
-            nav="customers", member=member, ledger=selectors.member_ledger(member=member),
-            recent=selectors.member_transactions(member=member), qr=qr_svg(member.customer_code),
-            chart_activity=charts.customer_activity(months, self.merchant.currency), has_visits=bool(months),
-            **kwargs)
+            nav="customers",
+            member=member,
+            ledger=selectors.member_ledger(member=member),
+            recent=selectors.member_transactions(member=member),
+            qr=qr_svg(member.customer_code),
+            chart_activity=charts.customer_activity(months, self.merchant.currency),
+            has_visits=bool(months),
+            **kwargs,
+        )

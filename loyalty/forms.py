@@ -6,8 +6,17 @@ from loyalty.models import LoyaltyProgram
 class ProgramForm(forms.ModelForm):
     class Meta:
         model = LoyaltyProgram
-        fields = ("name", "description", "points_per_dollar", "min_spend_amount", "rounding", "min_redemption_points",
-                  "point_value", "max_redemption_percent", "points_expiry_days")
+        fields = (
+            "name",
+            "description",
+            "points_per_dollar",
+            "min_spend_amount",
+            "rounding",
+            "min_redemption_points",
+            "point_value",
+            "max_redemption_percent",
+            "points_expiry_days",
+        )
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
         help_texts = {
             "points_per_dollar": "Points for each unit of your currency spent, e.g. 1, or 0.01 for 1 point per 100.",
@@ -18,9 +27,13 @@ class ProgramForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        for name, low, high in (("points_per_dollar", 0, 1000), ("min_spend_amount", 0, None),
-                                ("min_redemption_points", 0, None), ("point_value", None, None),
-                                ("max_redemption_percent", 0, 100)):
+        for name, low, high in (
+            ("points_per_dollar", 0, 1000),
+            ("min_spend_amount", 0, None),
+            ("min_redemption_points", 0, None),
+            ("point_value", None, None),
+            ("max_redemption_percent", 0, 100),
+        ):
             value = data.get(name)
             if value is None:
                 continue

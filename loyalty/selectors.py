@@ -20,5 +20,8 @@ def program_points_for(*, program: LoyaltyProgram, amount: Decimal) -> int:
 
 
 def program_history(*, program: LoyaltyProgram, limit: int = 20) -> QuerySet[AuditLog]:
-    return (AuditLog.objects.filter(table_name="loyalty_programs", record_id=program.pk)
-            .select_related("user").order_by("-created_at")[:limit])
+    return (
+        AuditLog.objects.filter(table_name="loyalty_programs", record_id=program.pk)
+        .select_related("user")
+        .order_by("-created_at")[:limit]
+    )

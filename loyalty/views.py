@@ -21,8 +21,11 @@ class ProgramView(MerchantRequiredMixin, FormView):
         return {**super().get_form_kwargs(), "instance": self.program}
 
     def form_valid(self, form):
-        services.program_update(merchant=self.merchant, acting_user=self.request.user,
-                                **{name: form.cleaned_data[name] for name in ProgramForm.Meta.fields})
+        services.program_update(
+            merchant=self.merchant,
+            acting_user=self.request.user,
+            **{name: form.cleaned_data[name] for name in ProgramForm.Meta.fields},
+        )
         messages.success(self.request, "Saved. Sales from now on earn by the new rules; past sales keep theirs.")
         return redirect("program")
 

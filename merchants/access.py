@@ -19,9 +19,12 @@ SESSION_KEY = "merchant_id"
 
 def memberships_of(user):
     """The active memberships of `user`, of merchants that are not suspended, by merchant name."""
-    return (MerchantStaff.objects.filter(user=user, is_active=True)
-            .exclude(merchant__status="suspended")
-            .select_related("merchant").order_by("merchant__business_name"))
+    return (
+        MerchantStaff.objects.filter(user=user, is_active=True)
+        .exclude(merchant__status="suspended")
+        .select_related("merchant")
+        .order_by("merchant__business_name")
+    )
 
 
 def active_membership(request) -> MerchantStaff | None:

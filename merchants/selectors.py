@@ -4,5 +4,8 @@ from merchants.models import Merchant, MerchantStaff
 
 
 def staff_list(*, merchant: Merchant) -> QuerySet[MerchantStaff]:
-    return (MerchantStaff.objects.filter(merchant=merchant).select_related("user")
-            .order_by("-is_active", "role", "user__email"))
+    return (
+        MerchantStaff.objects.filter(merchant=merchant)
+        .select_related("user")
+        .order_by("-is_active", "role", "user__email")
+    )

@@ -31,20 +31,28 @@ def staff_invite(*, merchant: Merchant, email: str, role: str, acting_user: User
         user.set_unusable_password()
         user.save(update_fields=["password"])
     membership, new = MerchantStaff.objects.select_for_update().get_or_create(
-        merchant=merchant, user=user, defaults={"role": role})
+        merchant=merchant, user=user, defaults={"role": role}
+    )
     if not new:
         if membership.is_active:
             raise StaffError(f"{email} is already {membership.get_role_display().lower()} here.")
         membership.role, membership.is_active = role, True
         membership.save(update_fields=["role", "is_active", "updated_at"])
-    link = set_password_link(user=user, base_url=base_url) if not user.has_usable_password() else (
-        base_url.rstrip("/") + reverse("login"))
-    transaction.on_commit(lambda: send_mail(
-        f"You are invited to {merchant.business_name}",
-        f"{acting_user.email} added you as {membership.get_role_display().lower()} of {merchant.business_name} "
-        f"on Loyalty.\n\n"
-        + (f"Set your password here: {link}\n" if not user.has_usable_password() else f"Log in here: {link}\n"),
-        None, [email]))
+    link = (
+        set_password_link(user=user, base_url=base_url)
+        if not user.has_usable_password()
+        else (base_url.rstrip("/") + reverse("login"))
+    )
+    transaction.on_commit(
+        lambda: send_mail(
+            f"You are invited to {merchant.business_name}",
+            f"{acting_user.email} added you as {membership.get_role_display().lower()} of {merchant.business_name} "
+            f"on Loyalty.\n\n"
+            + (f"Set your password here: {link}\n" if not user.has_usable_password() else f"Log in here: {link}\n"),
+            None,
+            [email],
+        )
+    )
     return membership
 
 
@@ -59,8 +67,11 @@ def staff_deactivate(*, merchant: Merchant, membership_id, acting_user: User) ->
         raise StaffError(f"{membership.user.email} is already deactivated.")
     if membership.role == MerchantStaff.Role.OWNER:
         # Lock every owner row of the merchant, so two owners cannot remove each other at once.
-        owners = list(MerchantStaff.objects.select_for_update().filter(
-            merchant=merchant, role=MerchantStaff.Role.OWNER, is_active=True).order_by("pk"))
+        owners = list(
+            MerchantStaff.objects.select_for_update()
+            .filter(merchant=merchant, role=MerchantStaff.Role.OWNER, is_active=True)
+            .order_by("pk")
+        )
         if len(owners) <= 1:
             raise StaffError("A merchant keeps at least one active owner.")
     membership.is_active = False

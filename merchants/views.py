@@ -32,13 +32,20 @@ class StaffView(MerchantRequiredMixin, FormView):
 
     def form_valid(self, form):
         try:
-            membership = services.staff_invite(merchant=self.merchant, acting_user=self.request.user,
-                                               base_url=self.request.build_absolute_uri("/"), **form.cleaned_data)
+            membership = services.staff_invite(
+                merchant=self.merchant,
+                acting_user=self.request.user,
+                base_url=self.request.build_absolute_uri("/"),
+                **form.cleaned_data,
+            )
         except services.StaffError as error:
             form.add_error("email", str(error))
             return self.form_invalid(form)
-        messages.success(self.request, f"Invited {membership.user.email} as {membership.get_role_display().lower()}; "
-                                       "they have an email to set their password.")
+        messages.success(
+            self.request,
+            f"Invited {membership.user.email} as {membership.get_role_display().lower()}; "
+            "they have an email to set their password.",
+        )
         return redirect("staff")
 
 
@@ -47,8 +54,7 @@ class StaffDeactivateView(MerchantRequiredMixin, View):
 
     def post(self, request, pk):
         try:
-            membership = services.staff_deactivate(merchant=self.merchant, membership_id=pk,
-                                                   acting_user=request.user)
+            membership = services.staff_deactivate(merchant=self.merchant, membership_id=pk, acting_user=request.user)
         except MerchantStaff.DoesNotExist as error:
             raise Http404("No such staff member here.") from error
         except services.StaffError as error:

@@ -24,12 +24,18 @@ class TransactionFilter(django_filters.FilterSet):
     date_to = django_filters.DateFilter(label="To", method="filter_to", widget=DATE)
     status = django_filters.ChoiceFilter(choices=Transaction.Status.choices, empty_label="Any status")
     payment_method = django_filters.ChoiceFilter(choices=Transaction.PaymentMethod.choices, empty_label="Any payment")
-    amount_min = django_filters.NumberFilter(field_name="amount", lookup_expr="gte", label="Amount from",
-                                             min_value=0, max_digits=12, decimal_places=2)
-    amount_max = django_filters.NumberFilter(field_name="amount", lookup_expr="lte", label="Amount to",
-                                             min_value=0, max_digits=12, decimal_places=2)
-    customer = django_filters.CharFilter(label="Customer", method="filter_customer", max_length=100,
-                                         widget=forms.TextInput(attrs={"placeholder": "Name, email or code"}))
+    amount_min = django_filters.NumberFilter(
+        field_name="amount", lookup_expr="gte", label="Amount from", min_value=0, max_digits=12, decimal_places=2
+    )
+    amount_max = django_filters.NumberFilter(
+        field_name="amount", lookup_expr="lte", label="Amount to", min_value=0, max_digits=12, decimal_places=2
+    )
+    customer = django_filters.CharFilter(
+        label="Customer",
+        method="filter_customer",
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": "Name, email or code"}),
+    )
 
     class Meta:
         model = Transaction

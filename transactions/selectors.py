@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from loyalty.models import PointsTransaction
 from merchants.models import Merchant
+from system import codes
 from system.codes import CUSTOMER_CODE_LENGTH
 from system.models import AuditLog
 from transactions.models import Transaction
@@ -38,8 +39,11 @@ def transaction_points(*, sale: Transaction) -> QuerySet[PointsTransaction]:
 
 
 def transaction_history(*, sale: Transaction) -> QuerySet[AuditLog]:
-    return (AuditLog.objects.filter(table_name="transactions", record_id=sale.pk)
-            .select_related("user").order_by("created_at"))
+    return (
+        AuditLog.objects.filter(table_name="transactions", record_id=sale.pk)
+        .select_related("user")
+        .order_by("created_at")
+    )
 
 
 def filter_created_between(qs: QuerySet, first: date | None, last: date | None) -> QuerySet:
@@ -54,10 +58,13 @@ def filter_customer(qs: QuerySet, text: str) -> QuerySet:
     """A customer code (exact), else any part of a name or email."""
     text = text.strip()
     code = "".join(text.split()).replace("-", "").upper()
-    if len(code) == CUSTOMER_CODE_LENGTH and code.isalnum():
+    if len(code) == CUSTOMER_CODE_LENGTH and codes.is_valid(code):
         return qs.filter(customer__customer_code=code)
     condition = Q()
     for word in text.split():
-        condition &= (Q(customer__first_name__icontains=word) | Q(customer__last_name__icontains=word)
-                      | Q(customer__email__icontains=word))
+        condition &= (
+            Q(customer__first_name__icontains=word)
+            | Q(customer__last_name__icontains=word)
+            | Q(customer__email__icontains=word)
+        )
     return qs.filter(condition)

@@ -4,12 +4,19 @@ from django.utils.html import format_html
 from loyalty_site.tables import BaseTable, MoneyColumn, NumberColumn
 from transactions.models import Transaction
 
-BADGES = {"completed": "success", "pending": "warning", "refunded": "secondary", "cancelled": "dark",
-          "failed": "danger"}
+BADGES = {
+    "completed": "success",
+    "pending": "warning",
+    "refunded": "secondary",
+    "cancelled": "dark",
+    "failed": "danger",
+}
 
 
 class TransactionTable(BaseTable):
-    created_at = tables.DateTimeColumn(verbose_name="Time", format="j M Y H:i", linkify=("transaction", {"pk": tables.A("pk")}))
+    created_at = tables.DateTimeColumn(
+        verbose_name="Time", format="j M Y H:i", linkify=("transaction", {"pk": tables.A("pk")})
+    )
     customer = tables.Column("Customer", order_by=("customer__last_name", "customer__first_name"))
     customer_code = tables.Column("Code", accessor="customer__customer_code", orderable=False)
     amount = MoneyColumn()
@@ -24,8 +31,16 @@ class TransactionTable(BaseTable):
 
     class Meta(BaseTable.Meta):
         model = Transaction
-        fields = ("created_at", "customer", "customer_code", "amount", "payment_method", "status", "points_earned",
-                  "external_reference")
+        fields = (
+            "created_at",
+            "customer",
+            "customer_code",
+            "amount",
+            "payment_method",
+            "status",
+            "points_earned",
+            "external_reference",
+        )
         order_by = "-created_at"
 
     def render_customer(self, record):
@@ -37,8 +52,10 @@ class TransactionTable(BaseTable):
     def render_payment_method(self, record):
         return record.get_payment_method_display()
 
-    def render_status(self, value):
-        return format_html('<span class="badge text-bg-{}">{}</span>', BADGES.get(value, "light"), value)
+    def render_status(self, record):
+        return format_html(
+            '<span class="badge text-bg-{}">{}</span>', BADGES.get(record.status, "light"), record.status
+        )
 
-    def value_status(self, value):
-        return value
+    def value_status(self, record):
+        return record.status

@@ -41,6 +41,10 @@ class TransactionDetailView(MerchantRequiredMixin, CashierTodayMixin, TemplateVi
     def get_context_data(self, **kwargs):
         sale = selectors.transaction_get(merchant=self.merchant, pk=self.kwargs["pk"], today_only=self.today_only)
         return super().get_context_data(
-            nav="transactions", sale=sale, items=selectors.transaction_items(sale=sale),
-            movements=selectors.transaction_points(sale=sale), history=selectors.transaction_history(sale=sale),
-            **kwargs)
+            nav="transactions",
+            sale=sale,
+            items=selectors.transaction_items(sale=sale),
+            movements=selectors.transaction_points(sale=sale),
+            history=selectors.transaction_history(sale=sale),
+            **kwargs,
+        )

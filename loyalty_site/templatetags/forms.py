@@ -12,6 +12,10 @@ def bs(field, size=""):
     base = "form-select" if kind == "select" else "form-control"
     if kind == "checkbox":
         base = "form-check-input"
-    classes = [base, f"{base}-{size}" if size and base != "form-check-input" else "",
-               "is-invalid" if field.errors else "", widget.attrs.get("class", "")]
+    classes = [
+        base,
+        f"{base}-{size}" if size and base != "form-check-input" else "",
+        "is-invalid" if field.errors else "",
+        widget.attrs.get("class", ""),
+    ]
     return field.as_widget(attrs={"class": " ".join(c for c in classes if c)})

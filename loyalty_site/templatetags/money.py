@@ -8,8 +8,17 @@ register = template.Library()
 
 # symbol, decimals; other currencies show their code
 CURRENCIES = {
-    "USD": ("$", 2), "EUR": ("€", 2), "GBP": ("£", 2), "JPY": ("¥", 0), "AUD": ("A$", 2), "CAD": ("C$", 2),
-    "BRL": ("R$", 2), "INR": ("₹", 2), "CHF": ("CHF ", 2), "CNY": ("¥", 2), "KRW": ("₩", 0),
+    "USD": ("$", 2),
+    "EUR": ("€", 2),
+    "GBP": ("£", 2),
+    "JPY": ("¥", 0),
+    "AUD": ("A$", 2),
+    "CAD": ("C$", 2),
+    "BRL": ("R$", 2),
+    "INR": ("₹", 2),
+    "CHF": ("CHF ", 2),
+    "CNY": ("¥", 2),
+    "KRW": ("₩", 0),
 }
 
 

@@ -1,0 +1,94 @@
+"""The customers table and a customer's summary page."""
+
+import csv
+import io
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from customers.tests.factories import CustomerFactory
+from loyalty_site.testing import complete_sale
+
+
+@pytest.fixture
+def members(merchant, program):
+    ada = CustomerFactory(first_name="Ada", last_name="Lovelace", email="ada@example.test", phone="+44 20 1234")
+    alan = CustomerFactory(first_name="Alan", last_name="Turing", email="alan@example.test")
+    complete_sale(merchant=merchant, customer=ada, amount="30.00")
+    complete_sale(merchant=merchant, customer=alan, amount="10.00")
+    CustomerFactory(first_name="Never", last_name="Bought")  # not a member here
+    return {"ada": ada, "alan": alan}
+
+
+def names(response):
+    return [row.record.first_name for row in response.context["table"].page.object_list]
+
+
+def test_members_by_points_with_their_figures_here(as_role, members):
+    response = as_role("manager").get(reverse("customers"))
+    assert names(response) == ["Ada", "Alan"]
+    page = response.content.decode()
+    assert "$30.00" in page and "Never" not in page
+
+
+@pytest.mark.parametrize(
+    ("search", "expected"),
+    [
+        ("ada", ["Ada"]),
+        ("TURING", ["Alan"]),
+        ("alan@example", ["Alan"]),
+        ("1234", ["Ada"]),
+        ("nobody", []),
+    ],
+)
+def test_search_by_name_email_phone(as_role, members, search, expected):
+    assert names(as_role("owner").get(reverse("customers"), {"q": search})) == expected
+
+
+def test_search_by_code(as_role, members):
+    code = members["alan"].customer_code
+    assert names(as_role("owner").get(reverse("customers"), {"q": code.lower()})) == ["Alan"]
+
+
+def test_csv_export_of_the_search(as_role, members):
+    response = as_role("owner").get(reverse("customers"), {"q": "ada", "_export": "csv"})
+    [row] = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert (row["Name"], row["Points"], row["Spent here"], row["Status"]) == ("Ada Lovelace", "30", "30.00", "active")
+
+
+def test_the_list_takes_the_same_number_of_queries_for_any_page_size(as_role, merchant, program):
+    client = as_role("owner")
+    for _ in range(12):
+        complete_sale(merchant=merchant, customer=CustomerFactory())
+    counts = []
+    for per_page in (3, 12):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("customers"), {"per_page": per_page})
+        assert len(response.context["table"].page.object_list) == per_page
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 6
+
+
+def test_the_summary_shows_figures_chart_ledger_and_qr(as_role, members):
+    client = as_role("owner")
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("customer", args=[members["ada"].pk]))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert members["ada"].customer_code in page and "<svg" in page
+    assert 'data-chart="chart-activity"' in page and "Earned on a purchase of 30.00 USD" in page
+    assert len(queries) <= 8
+
+
+def test_a_customer_who_is_not_a_member_here_is_404(as_role, members):
+    from customers.models import Customer
+
+    outsider = Customer.objects.get(first_name="Never")
+    assert as_role("owner").get(reverse("customer", args=[outsider.pk])).status_code == 404
+
+
+def test_an_empty_merchant_gets_a_friendly_empty_state(as_role):
+    page = as_role("owner").get(reverse("customers")).content.decode()
+    assert "No members yet" in page

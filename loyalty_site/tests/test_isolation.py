@@ -1,0 +1,70 @@
+"""Every URL that names an object answers 404 for another merchant's object."""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from customers.tests.factories import CustomerFactory
+from loyalty_site.testing import complete_sale
+from merchants.models import MerchantStaff
+from merchants.tests.factories import MerchantFactory, MerchantStaffFactory
+
+SKIPPED_PREFIXES = ("admin/", "accounts/")  # the Django admin and the password reset tokens
+
+
+def patterns_with_ids(resolver=None, prefix=""):
+    resolver = resolver or get_resolver()
+    for entry in resolver.url_patterns:
+        route = prefix + str(entry.pattern)
+        if route.startswith(SKIPPED_PREFIXES):
+            continue
+        if isinstance(entry, URLResolver):
+            yield from patterns_with_ids(entry, route)
+        elif isinstance(entry, URLPattern) and "<" in route:
+            yield entry.name
+
+
+@pytest.fixture
+def someone_elses(db):
+    """Objects of another merchant, by the URL name that shows them."""
+    other = MerchantFactory()
+    sale = complete_sale(merchant=other, customer=CustomerFactory())
+    membership = MerchantStaffFactory(merchant=other, role=MerchantStaff.Role.CASHIER)
+    return {
+        "transaction": ("get", sale.pk),
+        "customer": ("get", sale.customer_id),
+        "staff_deactivate": ("post", membership.pk),
+    }
+
+
+def test_every_url_with_an_object_id_is_in_this_sweep(someone_elses):
+    assert set(patterns_with_ids()) == set(someone_elses)
+
+
+def test_another_merchants_objects_are_404_for_every_role(client, staff, someone_elses):
+    for role, user in staff.items():
+        client.force_login(user)
+        for name, (method, pk) in someone_elses.items():
+            response = getattr(client, method)(reverse(name, args=[pk]))
+            assert response.status_code in (404, 403), (role, name, response.status_code)
+            if role == "owner":
+                assert response.status_code == 404, (name, response.status_code)
+
+
+def test_a_customer_of_both_merchants_shows_only_this_merchants_figures(as_role, merchant, program, customer):
+    other = MerchantFactory()
+    complete_sale(merchant=other, customer=customer, amount="999.00")
+    complete_sale(merchant=merchant, customer=customer, amount="12.00")
+    page = as_role("owner").get(reverse("customer", args=[customer.pk])).content.decode()
+    assert "$12.00" in page and "999" not in page
+
+
+def test_nothing_of_another_merchant_leaks_into_lists(as_role, merchant, program):
+    other = MerchantFactory()
+    stranger = CustomerFactory(first_name="Zebedee")
+    complete_sale(merchant=other, customer=stranger, amount="77.77")
+    client = as_role("owner")
+    for page in ("home", "transactions", "customers", "daily_analytics"):
+        content = client.get(reverse(page)).content.decode()
+        assert "Zebedee" not in content and "77.77" not in content, page
+    csv = client.get(reverse("transactions"), {"_export": "csv"}).content.decode()
+    assert "Zebedee" not in csv
