@@ -1,33 +1,47 @@
 # `make run` and `make test` set everything up themselves: a virtual environment with the
-# pinned requirements, the embedded PostgreSQL (unless DATABASE_URL is set), the schema.
+# pinned requirements, the front-end packages from package-lock.json, the embedded PostgreSQL
+# (unless DATABASE_URL is set), the schema; `make test` also Chromium for the browser tests.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
+NODE_MODULES := node_modules/.installed
 
-.PHONY: run test setup migrate demo lint format stop
+.PHONY: run test setup migrate demo browser lint format stop
 
 run: demo
 	@echo "Serving on http://127.0.0.1:8000 (admin: http://127.0.0.1:8000/admin/). Ctrl-C stops the web server;"
 	@echo "the database keeps running for the next start: 'make stop' stops it."
 	$(PY) manage.py runserver 127.0.0.1:8000
 
-test: migrate
+test: migrate browser
 	$(PY) -m pytest
 
-setup: $(INSTALLED)
+setup: $(INSTALLED) $(NODE_MODULES)
 
 $(INSTALLED): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $(INSTALLED)
 
+$(NODE_MODULES): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for the front-end packages (Debian: apt-get install npm)" >&2; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $(NODE_MODULES)
+
 migrate: setup
 	$(PY) manage.py migrate --noinput
 
 demo: migrate
 	$(PY) manage.py seed_demo --if-empty
+
+# Debian's Chromium for the browser tests (Playwright's own browser download does not work here).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "The browser tests need Chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
 
 lint: setup
 	$(PY) -m ruff check .

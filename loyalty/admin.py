@@ -53,6 +53,9 @@ class CustomerLoyaltyAccountAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # the first completed sale opens the account
 
+    def save_model(self, request, obj, form, change):
+        obj.save(update_fields=form.changed_data or None)  # never write the figures the triggers keep
+
 
 @admin.register(PointsTransaction)
 class PointsTransactionAdmin(ReadOnlyAdmin):

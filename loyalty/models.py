@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Now
 
@@ -134,6 +135,10 @@ class CustomerLoyaltyAccount(TimeStampedModel):
 
     def __str__(self):
         return f"{self.customer} at {self.merchant.business_name}: {self.current_points} points"
+
+    def clean(self):
+        if self.loyalty_program_id and self.loyalty_program.merchant_id != self.merchant_id:
+            raise ValidationError({"loyalty_program": "This program belongs to another merchant."})
 
 
 class PointsTransactionType(models.TextChoices):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import glob
+import hashlib
 import importlib.util
 import os
 import pwd
@@ -186,7 +187,7 @@ def _socket_dir(pgdata: Path) -> Path:
     # A Unix socket path is limited to about 100 bytes.
     if len(str(pgdata)) < 80:
         return pgdata
-    return Path(tempfile.gettempdir()) / f"loyalty-pg-{abs(hash(str(pgdata))) % 10**8}"
+    return Path(tempfile.gettempdir()) / f"loyalty-pg-{hashlib.sha256(str(pgdata).encode()).hexdigest()[:12]}"
 
 
 def _is_running(bindir: Path, pgdata: Path, user: str | None) -> bool:

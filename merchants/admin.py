@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from merchants.models import Merchant, MerchantStaff, User
@@ -36,8 +37,22 @@ class MerchantStaffAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user", "merchant"]
 
 
+class UserCreationForm(auth_forms.BaseUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email",)
+
+
+class UserChangeForm(auth_forms.UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
     ordering = ["email"]
     list_display = ["email", "first_name", "last_name", "is_staff", "is_active", "last_login"]
     search_fields = ["email", "first_name", "last_name"]

@@ -10,7 +10,8 @@ from system.codes import MERCHANT_CODE_LENGTH
 
 
 def validate_timezone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
+    """An IANA 'Area/Location' name, or UTC: the rule of the SQL function is_valid_timezone()."""
+    if value not in zoneinfo.available_timezones() or ("/" not in value and value not in ("UTC", "GMT")):
         raise ValidationError(f"{value!r} is not a time zone; use a name such as Europe/Berlin.")
 
 
@@ -34,6 +35,9 @@ class EmailUserManager(UserManager):
         extra_fields.setdefault("is_superuser", False)
         return self._create_user(email, password, **extra_fields)
 
+    def get_by_natural_key(self, username):
+        return self.get(email=(username or "").strip().lower())  # emails are stored in lower case
+
     def create_superuser(self, email, password=None, **extra_fields):
         extra_fields.update(is_staff=True, is_superuser=True)
         return self._create_user(email, password, **extra_fields)
@@ -51,9 +55,20 @@ class User(UUIDModel, AbstractUser):
 
     class Meta:
         db_table = "users"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(email=models.functions.Lower("email")),
+                name="users_email_lowercase",
+                violation_error_message="Store email addresses in lower case.",
+            ),
+        ]
 
     def __str__(self):
         return self.email
+
+    def clean(self):
+        super().clean()
+        self.email = (self.email or "").strip().lower()
 
 
 class MerchantStatus(models.TextChoices):
@@ -119,6 +134,19 @@ class Merchant(TimeStampedModel):
 
     def __str__(self):
         return f"{self.business_name} ({self.merchant_code})"
+
+    def clean(self):
+        """Once a merchant has sales, its time zone and currency stay (the database refuses it too)."""
+        if self._state.adding or not self.transactions.exists():
+            return
+        saved = Merchant.objects.values("timezone", "currency").get(pk=self.pk)
+        errors = {
+            name: "This cannot change once the merchant has sales."
+            for name in ("timezone", "currency")
+            if getattr(self, name) != saved[name]
+        }
+        if errors:
+            raise ValidationError(errors)
 
 
 class MerchantStaffRole(models.TextChoices):

@@ -5,11 +5,15 @@ from django.db import migrations
 SQL = r"""
 CREATE FUNCTION rollup_merchant_daily_analytics(p_merchant uuid DEFAULT NULL) RETURNS integer
 LANGUAGE plpgsql AS $$
--- Fold pending deltas (of one merchant, or all) into merchant_daily_analytics. Two roll-ups at
--- once are safe: each deletes, and so adds, a delta once.
+-- Fold pending deltas (of one merchant, or all) into merchant_daily_analytics. It takes each
+-- merchant's roll-up lock, in id order: a sale only tries it (and skips when it is taken), a
+-- rebuild waits for it.
 DECLARE
     folded integer;
 BEGIN
+    PERFORM pg_advisory_xact_lock(2031, hashtext(pending.merchant_id::text))
+       FROM (SELECT DISTINCT merchant_id FROM merchant_daily_analytics_deltas
+              WHERE p_merchant IS NULL OR merchant_id = p_merchant ORDER BY merchant_id) pending;
     WITH moved AS (
         DELETE FROM merchant_daily_analytics_deltas
          WHERE p_merchant IS NULL OR merchant_id = p_merchant
@@ -48,14 +52,20 @@ CREATE FUNCTION rebuild_merchant_daily_analytics(p_from date, p_to date, p_merch
 RETURNS integer LANGUAGE plpgsql AS $$
 -- Recompute the rows of [p_from, p_to] (merchant-local dates) from transactions and the ledger.
 -- Sales count on their completion day; refunds and cancellations of completed sales on theirs.
+-- One statement, so one snapshot: the deltas it drops are those of the sales it counts; sales
+-- committing meanwhile keep their deltas, rolled up later. Their roll-up locks keep the
+-- merchants' sales from rolling up meanwhile.
 DECLARE
     written integer;
 BEGIN
-    PERFORM rollup_merchant_daily_analytics(p_merchant);
-    DELETE FROM merchant_daily_analytics
-     WHERE date BETWEEN p_from AND p_to AND (p_merchant IS NULL OR merchant_id = p_merchant);
+    PERFORM pg_advisory_xact_lock(2031, hashtext(locked.id::text))
+       FROM (SELECT id FROM merchants WHERE p_merchant IS NULL OR id = p_merchant ORDER BY id) locked;
     WITH m AS (
         SELECT id, timezone FROM merchants WHERE p_merchant IS NULL OR id = p_merchant
+    ), dropped_deltas AS (
+        DELETE FROM merchant_daily_analytics_deltas d USING m
+         WHERE d.merchant_id = m.id AND d.date BETWEEN p_from AND p_to
+        RETURNING d.id
     ), sales AS (
         SELECT t.merchant_id, (t.completed_at AT TIME ZONE m.timezone)::date AS date, t.customer_id,
                t.amount, t.points_earned
@@ -99,16 +109,33 @@ BEGIN
           FROM first_sales f JOIN m ON m.id = f.merchant_id
          WHERE f.first_at >= p_from - interval '2 days' AND f.first_at < p_to + interval '3 days'
          GROUP BY 1, 2
+    ), fresh AS (
+        SELECT d.merchant_id, d.date, sum(d.total_sales) AS total_sales,
+               sum(d.total_transactions) AS total_transactions, sum(d.unique_customers) AS unique_customers,
+               coalesce(max(n.new_customers), 0) AS new_customers, sum(d.points_issued) AS points_issued,
+               sum(d.points_redeemed) AS points_redeemed, sum(d.points_reversed) AS points_reversed,
+               sum(d.total_refunds) AS total_refunds, sum(d.refund_count) AS refund_count
+          FROM days d
+          LEFT JOIN new_customers n ON n.merchant_id = d.merchant_id AND n.date = d.date
+         GROUP BY d.merchant_id, d.date
+    ), emptied AS (
+        DELETE FROM merchant_daily_analytics a USING m
+         WHERE a.merchant_id = m.id AND a.date BETWEEN p_from AND p_to
+           AND NOT EXISTS (SELECT 1 FROM fresh f WHERE f.merchant_id = a.merchant_id AND f.date = a.date)
+        RETURNING a.id
     )
-    INSERT INTO merchant_daily_analytics
+    INSERT INTO merchant_daily_analytics AS a
            (merchant_id, date, total_sales, total_transactions, unique_customers, new_customers,
             points_issued, points_redeemed, points_reversed, total_refunds, refund_count)
-    SELECT d.merchant_id, d.date, sum(d.total_sales), sum(d.total_transactions), sum(d.unique_customers),
-           coalesce(max(n.new_customers), 0), sum(d.points_issued), sum(d.points_redeemed),
-           sum(d.points_reversed), sum(d.total_refunds), sum(d.refund_count)
-      FROM days d
-      LEFT JOIN new_customers n ON n.merchant_id = d.merchant_id AND n.date = d.date
-     GROUP BY d.merchant_id, d.date;
+    SELECT merchant_id, date, total_sales, total_transactions, unique_customers, new_customers, points_issued,
+           points_redeemed, points_reversed, total_refunds, refund_count
+      FROM fresh ORDER BY merchant_id, date
+    ON CONFLICT (merchant_id, date) DO UPDATE
+       SET total_sales = EXCLUDED.total_sales, total_transactions = EXCLUDED.total_transactions,
+           unique_customers = EXCLUDED.unique_customers, new_customers = EXCLUDED.new_customers,
+           points_issued = EXCLUDED.points_issued, points_redeemed = EXCLUDED.points_redeemed,
+           points_reversed = EXCLUDED.points_reversed, total_refunds = EXCLUDED.total_refunds,
+           refund_count = EXCLUDED.refund_count;
     GET DIAGNOSTICS written = ROW_COUNT;
     RETURN written;
 END $$;
@@ -174,7 +201,8 @@ SELECT a.id AS account_id, a.customer_id, a.merchant_id,
        CASE WHEN a.total_transactions > 0 THEN round(a.total_spent / a.total_transactions, 2) ELSE 0 END
            AS average_transaction_value,
        a.last_visit_at,
-       (now()::date - a.last_visit_at::date) AS days_since_last_visit,
+       ((now() AT TIME ZONE m.timezone)::date - (a.last_visit_at AT TIME ZONE m.timezone)::date)
+           AS days_since_last_visit,
        coalesce(r.transactions_last_30_days, 0)::integer AS transactions_last_30_days,
        coalesce(r.spent_last_30_days, 0) AS spent_last_30_days,
        CASE
@@ -186,6 +214,7 @@ SELECT a.id AS account_id, a.customer_id, a.merchant_id,
        END AS loyalty_status
   FROM customer_loyalty_accounts a
   JOIN customers c ON c.id = a.customer_id
+  JOIN merchants m ON m.id = a.merchant_id
   LEFT JOIN LATERAL (
       SELECT count(*) AS transactions_last_30_days, sum(t.amount) AS spent_last_30_days
         FROM transactions t

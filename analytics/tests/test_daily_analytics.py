@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from django.core.management import call_command
 from django.db import connection
 
@@ -178,3 +179,37 @@ def test_customer_summary_shows_this_merchants_figures_only(merchant, program, c
     assert (summary.transactions_last_30_days, summary.spent_last_30_days) == (2, Decimal("30.00"))
     assert (summary.average_transaction_value, summary.loyalty_status) == (Decimal("15.00"), "active")
     assert summary.customer_code == customer.customer_code
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rebuilding_while_sales_complete_counts_every_sale_once(merchant, program):
+    customers = CustomerFactory.create_batch(4)
+    done = threading.Event()
+
+    def tills():
+        try:
+            for i in range(40):
+                complete_sale(merchant=merchant, customer=customers[i % 4], amount="2.50")
+        finally:
+            done.set()
+            connection.close()
+
+    def rebuilder():
+        try:
+            while not done.is_set():
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT rebuild_merchant_daily_analytics(current_date - 1, current_date + 1, %s)", [merchant.pk]
+                    )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=tills), threading.Thread(target=rebuilder)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    [row] = day_rows(merchant)
+    assert (row["total_sales"], row["total_transactions"], row["unique_customers"]) == (Decimal("100.00"), 40, 4)
+    assert derived_state_errors() == []

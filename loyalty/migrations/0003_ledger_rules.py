@@ -4,20 +4,29 @@ from django.db import migrations
 
 SQL = r"""
 CREATE FUNCTION loyalty_points_for(program loyalty_programs, amount numeric) RETURNS integer
-LANGUAGE sql STABLE AS $$
-    -- Points a purchase of `amount` earns under `program`.
-    SELECT CASE
-        WHEN program.id IS NULL OR NOT program.is_active OR amount < program.min_spend_amount THEN 0
-        WHEN program.rounding = 'nearest' THEN round(amount * program.points_per_dollar)::integer
-        ELSE floor(amount * program.points_per_dollar)::integer
-    END
-$$;
+LANGUAGE plpgsql STABLE AS $$
+-- Points a purchase of `amount` earns under `program`.
+DECLARE
+    exact numeric;
+BEGIN
+    IF program.id IS NULL OR NOT program.is_active OR amount < program.min_spend_amount THEN
+        RETURN 0;
+    END IF;
+    exact := CASE WHEN program.rounding = 'nearest' THEN round(amount * program.points_per_dollar)
+                  ELSE floor(amount * program.points_per_dollar) END;
+    IF exact > 2147483647 THEN
+        RAISE EXCEPTION 'a purchase of % earns more points than an account can hold', amount
+            USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN exact::integer;
+END $$;
 
 CREATE FUNCTION apply_points_change() RETURNS trigger LANGUAGE plpgsql AS $$
 -- BEFORE INSERT ON points_transactions: move the account by points_change, under its row lock,
 -- and record the balance after. The account's CHECK (current_points >= 0) refuses an overdraft.
 DECLARE
     account_merchant uuid;
+    account_customer uuid;
     broken text;
 BEGIN
     -- The row's own rules first, so an error names them rather than the account's.
@@ -39,7 +48,22 @@ BEGIN
             USING ERRCODE = 'check_violation', CONSTRAINT = broken,
                   DETAIL = format('%s of %s points', NEW.transaction_type, NEW.points_change);
     END IF;
-    PERFORM set_config('loyalty.ledger_write', 'on', true);
+    -- Lock the customer before the account, in the order a sale locks them.
+    SELECT a.merchant_id, a.customer_id INTO account_merchant, account_customer
+      FROM customer_loyalty_accounts a WHERE a.id = NEW.customer_loyalty_account_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no loyalty account %', NEW.customer_loyalty_account_id
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    PERFORM 1 FROM customers WHERE id = account_customer FOR NO KEY UPDATE;
+    -- Points earned or taken back belong to a sale of this customer at this merchant.
+    IF NEW.transaction_type IN ('earn', 'reverse') AND NOT EXISTS (
+        SELECT 1 FROM transactions t
+         WHERE t.id = NEW.transaction_id AND t.customer_id = account_customer AND t.merchant_id = account_merchant)
+    THEN
+        RAISE EXCEPTION '% points belong to a sale of this account''s customer at its merchant',
+            NEW.transaction_type USING ERRCODE = 'foreign_key_violation';
+    END IF;
     UPDATE customer_loyalty_accounts
        SET current_points = current_points + NEW.points_change,
            total_points_earned = total_points_earned + CASE
@@ -49,12 +73,7 @@ BEGIN
                WHEN NEW.transaction_type = 'redeem' OR (NEW.transaction_type = 'reverse' AND NEW.points_change > 0)
                THEN -NEW.points_change ELSE 0 END
      WHERE id = NEW.customer_loyalty_account_id
-    RETURNING current_points, merchant_id INTO NEW.balance_after, account_merchant;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'no loyalty account %', NEW.customer_loyalty_account_id
-            USING ERRCODE = 'foreign_key_violation';
-    END IF;
-    PERFORM set_config('loyalty.ledger_write', 'off', true);
+    RETURNING current_points INTO NEW.balance_after;
     NEW.created_by_id := coalesce(NEW.created_by_id, nullif(current_setting('app.user_id', true), '')::uuid);
     NEW.created_at := now();
     IF NEW.transaction_type = 'redeem' THEN
@@ -74,22 +93,38 @@ CREATE TRIGGER points_transactions_append_only
     FOR EACH ROW EXECUTE FUNCTION forbid_change();
 
 CREATE FUNCTION guard_account_points() RETURNS trigger LANGUAGE plpgsql AS $$
--- Point columns of an account change only through the ledger, so they always equal its sums.
+-- The figures of an account are the triggers' (pg_trigger_depth() > 1: written from a trigger).
+-- Points change only through the ledger, so they always equal its sums: a direct write of them
+-- raises. The spend figures of a direct write, e.g. an ORM save of a row read before a sale,
+-- are kept as they are.
 BEGIN
-    IF current_setting('loyalty.ledger_write', true) IS DISTINCT FROM 'on' AND (
-        (TG_OP = 'INSERT' AND (NEW.current_points, NEW.total_points_earned, NEW.total_points_redeemed) <> (0, 0, 0))
-        OR (TG_OP = 'UPDATE'
-            AND (NEW.current_points, NEW.total_points_earned, NEW.total_points_redeemed)
-                IS DISTINCT FROM (OLD.current_points, OLD.total_points_earned, OLD.total_points_redeemed)))
-    THEN
+    IF pg_trigger_depth() > 1 THEN
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        IF (NEW.current_points, NEW.total_points_earned, NEW.total_points_redeemed) <> (0, 0, 0) THEN
+            RAISE EXCEPTION 'points of a loyalty account change only through points_transactions'
+                USING ERRCODE = 'integrity_constraint_violation',
+                      HINT = 'INSERT a points_transactions row (type adjust) instead.';
+        END IF;
+        NEW.total_spent := 0;
+        NEW.total_transactions := 0;
+        NEW.last_visit_at := NULL;
+        RETURN NEW;
+    END IF;
+    IF (NEW.current_points, NEW.total_points_earned, NEW.total_points_redeemed)
+       IS DISTINCT FROM (OLD.current_points, OLD.total_points_earned, OLD.total_points_redeemed) THEN
         RAISE EXCEPTION 'points of a loyalty account change only through points_transactions'
             USING ERRCODE = 'integrity_constraint_violation',
                   HINT = 'INSERT a points_transactions row (type adjust) instead.';
     END IF;
-    IF TG_OP = 'UPDATE' AND (NEW.customer_id, NEW.merchant_id) IS DISTINCT FROM (OLD.customer_id, OLD.merchant_id) THEN
+    IF (NEW.customer_id, NEW.merchant_id) IS DISTINCT FROM (OLD.customer_id, OLD.merchant_id) THEN
         RAISE EXCEPTION 'a loyalty account cannot move to another customer or merchant'
             USING ERRCODE = 'integrity_constraint_violation';
     END IF;
+    NEW.total_spent := OLD.total_spent;
+    NEW.total_transactions := OLD.total_transactions;
+    NEW.last_visit_at := OLD.last_visit_at;
     RETURN NEW;
 END $$;
 

@@ -1,8 +1,11 @@
 """The ledger is append-only and is the only way points move."""
 
+from decimal import Decimal
+
 import pytest
 from django.db import IntegrityError, transaction
 
+from customers.tests.factories import CustomerFactory
 from loyalty.models import CustomerLoyaltyAccount, PointsTransaction
 from loyalty_site.testing import account_of, complete_sale, ledger_sum, sql
 
@@ -91,8 +94,11 @@ def test_saving_an_account_through_the_orm_keeps_its_points(account):
 
 
 def test_earned_and_redeemed_totals_follow_the_ledger(account):
+    sale = account.ledger.get().transaction
     PointsTransaction.objects.create(customer_loyalty_account=account, transaction_type="redeem", points_change=-30)
-    PointsTransaction.objects.create(customer_loyalty_account=account, transaction_type="reverse", points_change=10)
+    PointsTransaction.objects.create(
+        customer_loyalty_account=account, transaction=sale, transaction_type="reverse", points_change=10
+    )
     account.refresh_from_db()
     assert (account.current_points, account.total_points_earned, account.total_points_redeemed) == (30, 50, 20)
 
@@ -100,3 +106,36 @@ def test_earned_and_redeemed_totals_follow_the_ledger(account):
 def test_a_redemption_counts_in_todays_analytics(account, merchant):
     PointsTransaction.objects.create(customer_loyalty_account=account, transaction_type="redeem", points_change=-30)
     assert sql("SELECT today_points_redeemed FROM merchant_dashboard WHERE merchant_id = %s", [merchant.id]) == [(30,)]
+
+
+@pytest.mark.parametrize("kind", ["earn", "reverse"])
+def test_earned_or_reversed_points_belong_to_a_sale_of_the_account(account, kind, merchant, program):
+    other_sale = complete_sale(merchant=merchant, customer=CustomerFactory())
+    for transaction_id in (None, other_sale.id):
+        with pytest.raises(IntegrityError, match="belong to a sale of this account's customer at its merchant"):
+            with transaction.atomic():
+                PointsTransaction.objects.create(
+                    customer_loyalty_account=account,
+                    transaction_id=transaction_id,
+                    transaction_type=kind,
+                    points_change=5 if kind == "earn" else -5,
+                )
+    account.refresh_from_db()
+    assert account.current_points == 50 == ledger_sum(account)
+
+
+def test_a_stale_save_of_an_account_keeps_its_spend_figures(account, merchant, customer, program):
+    stale = CustomerLoyaltyAccount.objects.get(pk=account.pk)
+    program.min_spend_amount = 100  # the next sale earns no points, but moves the spend figures
+    program.save()
+    complete_sale(merchant=merchant, customer=customer, amount="20.00")
+    stale.save()
+    account.refresh_from_db()
+    assert (account.total_spent, account.total_transactions) == (Decimal("70.00"), 2)
+
+
+def test_a_guc_does_not_open_the_account_to_direct_writes(account):
+    with pytest.raises(IntegrityError, match="change only through points_transactions"):
+        with transaction.atomic():
+            sql("SELECT set_config('loyalty.ledger_write', 'on', true)")
+            sql("UPDATE customer_loyalty_accounts SET current_points = 1000000 WHERE id = %s", [account.id])

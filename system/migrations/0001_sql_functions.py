@@ -64,11 +64,12 @@ CREATE FUNCTION new_customer_code() RETURNS text LANGUAGE sql VOLATILE AS $$ SEL
 
 CREATE FUNCTION is_valid_timezone(tz text) RETURNS boolean
 LANGUAGE plpgsql IMMUTABLE STRICT AS $$
--- A name the server knows, shaped like an IANA name ('UTC', 'Europe/Berlin'), not an offset
--- such as 'XYZ+3'. (pg_timezone_names would be exact, but reads the zone files on every call.)
+-- An IANA 'Area/Location' name the server knows ('Europe/Berlin'), or UTC; merchants/models.py
+-- validate_timezone() has the same rule. (pg_timezone_names would be exact, but reads the zone
+-- files on every call.)
 BEGIN
-    IF tz !~ '^[A-Za-z][A-Za-z_]*(/[A-Za-z0-9_+-]+)*$' THEN
-        RETURN false;
+    IF tz !~ '^[A-Za-z][A-Za-z_]*(/[A-Za-z0-9_+-]+)+$' AND tz NOT IN ('UTC', 'GMT') THEN
+        RETURN false;  -- 'Area/Location' names only: not abbreviations such as CEST, fixed offsets
     END IF;
     PERFORM '2000-01-01 00:00+00'::timestamptz AT TIME ZONE tz;
     RETURN true;

@@ -82,3 +82,24 @@ def test_sample_query_daily_analytics(demo):
     names, rows = columns_and_rows(sample_queries(demo)[3])
     assert 20 <= len(rows) <= 32
     assert sum(row[names.index("total_transactions")] for row in rows) > 0
+
+
+def test_every_loaded_row_has_the_audit_history_the_trigger_would_have_written(demo):
+    from system.models import AuditLog
+    from transactions.models import Transaction
+
+    refunded = Transaction.objects.filter(merchant=demo, status="refunded").first()
+    [recorded, changed] = AuditLog.objects.filter(record_id=refunded.pk).order_by("created_at")
+    assert (recorded.action, recorded.new_values["status"], recorded.new_values["refunded_at"]) == (
+        "INSERT",
+        "completed",
+        None,
+    )
+    assert (changed.action, changed.old_values["status"], changed.new_values["status"]) == (
+        "UPDATE",
+        "completed",
+        "refunded",
+    )
+    assert changed.changed_fields == ["points_reversed", "refunded_at", "status"]
+    assert AuditLog.objects.filter(table_name="transactions", action="INSERT").count() == Transaction.objects.count()
+    assert AuditLog.objects.filter(table_name="customers").count() == 60

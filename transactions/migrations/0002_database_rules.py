@@ -60,6 +60,8 @@ BEGIN
         NEW.cancelled_at := OLD.cancelled_at;
         IF OLD.status <> 'pending' THEN
             NEW.completed_at := OLD.completed_at;
+        ELSIF NEW.status <> 'completed' THEN
+            NEW.completed_at := NULL;  -- a sale that never completed has no completion time
         END IF;
         IF NEW.status = OLD.status THEN
             RETURN NEW;
@@ -78,9 +80,9 @@ BEGIN
         IF OLD.status = 'completed' AND OLD.points_earned > 0 THEN
             -- Take back what was earned, at the stored rate, as far as the balance allows. Lock the
             -- customer before the account, in the order a sale locks them.
-            PERFORM 1 FROM customers WHERE id = NEW.customer_id FOR UPDATE;
+            PERFORM 1 FROM customers WHERE id = NEW.customer_id FOR NO KEY UPDATE;
             SELECT current_points INTO available FROM customer_loyalty_accounts
-             WHERE customer_id = NEW.customer_id AND merchant_id = NEW.merchant_id FOR UPDATE;
+             WHERE customer_id = NEW.customer_id AND merchant_id = NEW.merchant_id FOR NO KEY UPDATE;
             NEW.points_reversed := least(OLD.points_earned, coalesce(available, 0));
         END IF;
         IF NEW.status <> 'completed' THEN
@@ -89,6 +91,10 @@ BEGIN
     END IF;
     IF NEW.status = 'completed' THEN
         NEW.completed_at := coalesce(NEW.completed_at, now());
+        IF NEW.completed_at > now() + interval '5 minutes' THEN
+            RAISE EXCEPTION 'a sale cannot complete in the future (%)', NEW.completed_at
+                USING ERRCODE = 'check_violation';
+        END IF;
         SELECT * INTO program FROM loyalty_programs WHERE merchant_id = NEW.merchant_id AND is_active;
         IF FOUND THEN
             NEW.points_rate := program.points_per_dollar;
@@ -209,9 +215,69 @@ END $$;
 CREATE TRIGGER transactions_30_update_loyalty_points
     AFTER INSERT OR UPDATE OF status ON transactions
     FOR EACH ROW EXECUTE FUNCTION update_loyalty_points();
+
+CREATE FUNCTION check_transaction_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+-- A sale that ever completed moved totals, visits and analytics: it is refunded or cancelled,
+-- never deleted.
+BEGIN
+    IF OLD.completed_at IS NOT NULL THEN
+        RAISE EXCEPTION 'a % transaction cannot be deleted', OLD.status
+            USING ERRCODE = 'integrity_constraint_violation', HINT = 'Refund or cancel it instead.';
+    END IF;
+    RETURN OLD;
+END $$;
+
+CREATE TRIGGER transactions_05_check_delete
+    BEFORE DELETE ON transactions
+    FOR EACH ROW EXECUTE FUNCTION check_transaction_delete();
+
+CREATE FUNCTION keep_customer_totals() RETURNS trigger LANGUAGE plpgsql AS $$
+-- A customer's totals are the triggers' (pg_trigger_depth() > 1). Any other write keeps them,
+-- e.g. an ORM save of a row read before a sale.
+BEGIN
+    IF pg_trigger_depth() > 1 THEN
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        NEW.total_spent := 0;
+        NEW.total_transactions := 0;
+        NEW.last_visit_at := NULL;
+    ELSE
+        NEW.total_spent := OLD.total_spent;
+        NEW.total_transactions := OLD.total_transactions;
+        NEW.last_visit_at := OLD.last_visit_at;
+    END IF;
+    RETURN NEW;
+END $$;
+
+CREATE TRIGGER customers_keep_totals
+    BEFORE INSERT OR UPDATE ON customers
+    FOR EACH ROW EXECUTE FUNCTION keep_customer_totals();
+
+CREATE FUNCTION check_merchant_change() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Visits and daily figures are kept per local day and currency: once a merchant has sales,
+-- its time zone and currency stay.
+BEGIN
+    IF (NEW.timezone, NEW.currency) IS DISTINCT FROM (OLD.timezone, OLD.currency)
+       AND EXISTS (SELECT 1 FROM transactions WHERE merchant_id = NEW.id) THEN
+        RAISE EXCEPTION 'the time zone and currency of a merchant with sales cannot change'
+            USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END $$;
+
+CREATE TRIGGER merchants_check_change
+    BEFORE UPDATE OF timezone, currency ON merchants
+    FOR EACH ROW EXECUTE FUNCTION check_merchant_change();
 """
 
 REVERSE_SQL = """
+DROP TRIGGER merchants_check_change ON merchants;
+DROP FUNCTION check_merchant_change();
+DROP TRIGGER customers_keep_totals ON customers;
+DROP FUNCTION keep_customer_totals();
+DROP TRIGGER transactions_05_check_delete ON transactions;
+DROP FUNCTION check_transaction_delete();
 DROP TRIGGER transactions_30_update_loyalty_points ON transactions;
 DROP FUNCTION update_loyalty_points();
 DROP TRIGGER transactions_20_update_customer_totals ON transactions;

@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from analytics.models import CustomerVisit
@@ -73,7 +74,7 @@ def test_pending_then_completed_awards_exactly_once(merchant, program, customer)
 
 def test_refund_takes_back_points_at_the_rate_of_the_sale(merchant, program, customer):
     sale = complete_sale(merchant=merchant, customer=customer, amount="40.00")
-    program.points_per_dollar = 5  # today's rule changed
+    program.points_per_dollar = Decimal("0.5")  # today's rule changed: it would take back 20
     program.save()
 
     Transaction.objects.filter(pk=sale.pk).update(status=Transaction.Status.REFUNDED)
@@ -243,3 +244,72 @@ def test_a_late_evening_sale_by_raw_sql_belongs_to_the_local_day_too(db, custome
     assert sql("SELECT date FROM merchant_daily_analytics WHERE merchant_id = %s", [merchant.id]) == [
         (date(2026, 3, 10),)
     ]
+
+
+def test_a_stale_save_of_a_customer_keeps_the_totals(merchant, program, customer):
+    stale = Customer.objects.get(pk=customer.pk)
+    complete_sale(merchant=merchant, customer=customer, amount="25.00")
+    stale.first_name = "Renamed"
+    stale.save()
+    fresh = Customer.objects.get(pk=customer.pk)
+    assert (fresh.first_name, fresh.total_spent, fresh.total_transactions) == ("Renamed", Decimal("25.00"), 1)
+    assert fresh.last_visit_at is not None
+
+
+def test_totals_cannot_be_written_directly(merchant, program, customer):
+    complete_sale(merchant=merchant, customer=customer, amount="25.00")
+    sql("UPDATE customers SET total_spent = 0, total_transactions = 0 WHERE id = %s", [customer.id])
+    customer.refresh_from_db()
+    assert (customer.total_spent, customer.total_transactions) == (Decimal("25.00"), 1)
+
+
+def test_a_completed_sale_cannot_be_deleted(merchant, program, customer):
+    sale = complete_sale(merchant=merchant, customer=customer)
+    with pytest.raises(IntegrityError, match="a completed transaction cannot be deleted"):
+        with transaction.atomic():
+            sql("DELETE FROM transactions WHERE id = %s", [sale.id])
+    assert Transaction.objects.filter(pk=sale.pk).exists()
+
+
+def test_a_pending_or_failed_sale_can_be_deleted(merchant, customer):
+    pending = TransactionFactory(merchant=merchant, customer=customer, status="pending")
+    failed = TransactionFactory(merchant=merchant, customer=customer, status="failed")
+    sql("DELETE FROM transactions WHERE id IN (%s, %s)", [pending.id, failed.id])
+    assert not Transaction.objects.exists()
+
+
+def test_a_sale_that_never_completed_has_no_completion_time(merchant, program, customer):
+    sale = TransactionFactory(merchant=merchant, customer=customer, status="pending")
+    sql("UPDATE transactions SET completed_at = now() WHERE id = %s", [sale.id])
+    sql("UPDATE transactions SET status = 'cancelled' WHERE id = %s", [sale.id])
+    sale.refresh_from_db()
+    assert (sale.status, sale.completed_at) == ("cancelled", None)
+    assert sql("SELECT count(*) FROM merchant_daily_analytics_deltas WHERE merchant_id = %s", [merchant.id]) == [(0,)]
+
+
+def test_a_sale_cannot_complete_in_the_future(merchant, customer):
+    with pytest.raises(IntegrityError, match="cannot complete in the future"):
+        with transaction.atomic():
+            sql(
+                "INSERT INTO transactions (merchant_id, customer_id, amount, status, completed_at) "
+                "VALUES (%s, %s, 5, 'completed', now() + interval '1 day')",
+                [merchant.id, customer.id],
+            )
+
+
+def test_points_beyond_what_an_account_holds_are_refused_clearly(merchant, program, customer):
+    program.points_per_dollar = 1000
+    program.save()
+    with pytest.raises(IntegrityError, match="earns more points than an account can hold"):
+        with transaction.atomic():
+            complete_sale(merchant=merchant, customer=customer, amount="9999999.99")
+
+
+def test_the_time_zone_of_a_merchant_with_sales_cannot_change(merchant, program, customer):
+    complete_sale(merchant=merchant, customer=customer)
+    with pytest.raises(IntegrityError, match="cannot change"):
+        with transaction.atomic():
+            sql("UPDATE merchants SET timezone = 'Asia/Tokyo' WHERE id = %s", [merchant.id])
+    merchant.timezone = "Asia/Tokyo"
+    with pytest.raises(ValidationError, match="cannot change once the merchant has sales"):
+        merchant.full_clean()
