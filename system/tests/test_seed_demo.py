@@ -103,3 +103,12 @@ def test_every_loaded_row_has_the_audit_history_the_trigger_would_have_written(d
     assert changed.changed_fields == ["points_reversed", "refunded_at", "status"]
     assert AuditLog.objects.filter(table_name="transactions", action="INSERT").count() == Transaction.objects.count()
     assert AuditLog.objects.filter(table_name="customers").count() == 60
+
+
+def test_the_ledger_of_the_demo_reads_like_the_triggers_ledger(demo):
+    from loyalty.models import PointsTransaction
+
+    earn = PointsTransaction.objects.filter(transaction_type="earn", transaction__merchant=demo).first()
+    assert earn.description == f"Earned on a purchase of {earn.transaction.amount} USD"
+    reverse = PointsTransaction.objects.filter(transaction_type="reverse", transaction__merchant=demo).first()
+    assert reverse.description == f"Taken back: purchase {reverse.transaction.status}"
