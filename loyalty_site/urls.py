@@ -5,7 +5,7 @@ from django.urls import include, path
 from analytics.views import DailyAnalyticsView, HomeView
 from customers.views import MemberDetailView, MemberListView
 from loyalty.views import ProgramView
-from merchants.views import StaffDeactivateView, StaffView, SwitchMerchantView
+from merchants.views import BusinessView, StaffDeactivateView, StaffView, SwitchMerchantView
 from transactions.views import TransactionDetailView, TransactionListView
 
 urlpatterns = [
@@ -16,6 +16,7 @@ urlpatterns = [
     path("customers/<uuid:pk>/", MemberDetailView.as_view(), name="customer"),
     path("analytics/", DailyAnalyticsView.as_view(), name="daily_analytics"),
     path("program/", ProgramView.as_view(), name="program"),
+    path("business/", BusinessView.as_view(), name="business"),
     path("staff/", StaffView.as_view(), name="staff"),
     path("staff/<uuid:pk>/deactivate/", StaffDeactivateView.as_view(), name="staff_deactivate"),
     path("merchant/switch/", SwitchMerchantView.as_view(), name="switch_merchant"),

@@ -77,3 +77,15 @@ def staff_deactivate(*, merchant: Merchant, membership_id, acting_user: User) ->
     membership.is_active = False
     membership.save(update_fields=["is_active", "updated_at"])
     return membership
+
+
+@transaction.atomic
+def merchant_update(*, merchant: Merchant, acting_user: User, **fields) -> Merchant:
+    """Change the merchant's business details; the audit trigger records who did."""
+    set_acting_user(acting_user)
+    merchant = Merchant.objects.select_for_update().get(pk=merchant.pk)
+    for name, value in fields.items():
+        setattr(merchant, name, value)
+    merchant.full_clean()
+    merchant.save(update_fields=[*fields, "updated_at"])
+    return merchant

@@ -6,8 +6,8 @@ from django.views import View
 from django.views.generic import FormView
 
 from merchants import selectors, services
-from merchants.access import OWNERS, SESSION_KEY, MerchantRequiredMixin, memberships_of
-from merchants.forms import StaffInviteForm
+from merchants.access import MANAGERS, OWNERS, SESSION_KEY, MerchantRequiredMixin, memberships_of
+from merchants.forms import BusinessForm, StaffInviteForm
 from merchants.models import MerchantStaff
 
 
@@ -62,3 +62,28 @@ class StaffDeactivateView(MerchantRequiredMixin, View):
             return redirect("staff")
         messages.success(request, f"{membership.user.email} no longer has access.")
         return redirect("staff")
+
+
+class BusinessView(MerchantRequiredMixin, FormView):
+    """The merchant's details: owners and managers; the billing fields for owners only."""
+
+    roles = MANAGERS
+    template_name = "merchants/business.html"
+    form_class = BusinessForm
+
+    def get_form_kwargs(self):
+        return {
+            **super().get_form_kwargs(),
+            "instance": self.merchant,
+            "billing": self.membership.role == MerchantStaff.Role.OWNER,
+        }
+
+    def form_valid(self, form):
+        changed = {name: form.cleaned_data[name] for name in form.changed_data if not form.fields[name].disabled}
+        if changed:
+            services.merchant_update(merchant=self.merchant, acting_user=self.request.user, **changed)
+            messages.success(self.request, "Saved.")
+        return redirect("business")
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(nav="business", **kwargs)

@@ -8,6 +8,8 @@ _WRITES = ("INSERT", "UPDATE", "DELETE")
 
 def set_acting_user(user) -> None:
     """Record `user` (or nobody) as the author of the current database transaction's changes."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("set_acting_user() names the author of a transaction: call it inside transaction.atomic()")
     with connection.cursor() as cursor:
         cursor.execute(SET_USER_SQL, [str(user.pk) if user is not None and user.pk else ""])
 

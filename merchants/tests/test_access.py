@@ -10,10 +10,10 @@ from loyalty_site.testing import sql
 from merchants.models import MerchantStaff, User
 from merchants.tests.factories import MerchantFactory, MerchantStaffFactory
 
-PAGES = ["home", "transactions", "customers", "daily_analytics", "program", "staff"]
+PAGES = ["home", "transactions", "customers", "daily_analytics", "business", "program", "staff"]
 ALLOWED = {
-    "owner": {"home", "transactions", "customers", "daily_analytics", "program", "staff"},
-    "manager": {"home", "transactions", "customers", "daily_analytics"},
+    "owner": {"home", "transactions", "customers", "daily_analytics", "business", "program", "staff"},
+    "manager": {"home", "transactions", "customers", "daily_analytics", "business"},
     "cashier": {"transactions"},
 }
 
@@ -168,3 +168,67 @@ def test_times_show_in_the_merchants_time_zone(as_role, merchant, program, custo
     )
     page = as_role("owner").get(reverse("transactions")).content.decode()
     assert "10 Mar 2026 00:30" in page
+
+
+BUSINESS = {
+    "business_name": "Renamed Café",
+    "business_type": "cafe",
+    "business_phone": "+1 555 0199",
+    "business_address": "1 Main St",
+    "timezone": "Europe/Berlin",
+    "currency": "EUR",
+}
+
+
+def test_a_manager_edits_the_business_but_not_its_billing(as_role, merchant):
+    client = as_role("manager")
+    assert "subscription_plan" not in client.get(reverse("business")).context["form"].fields
+    response = client.post(
+        reverse("business"), {**BUSINESS, "subscription_plan": "enterprise", "business_email": "hijack@example.test"}
+    )
+    assert response.status_code == 302
+    merchant.refresh_from_db()
+    assert (merchant.business_name, merchant.timezone) == ("Renamed Café", "Europe/Berlin")
+    assert (merchant.subscription_plan, merchant.business_email) == ("basic", merchant.business_email)
+    assert merchant.business_email != "hijack@example.test"
+
+
+def test_an_owner_changes_the_plan(as_role, merchant):
+    response = as_role("owner").post(
+        reverse("business"), {**BUSINESS, "subscription_plan": "premium", "business_email": "shop@new.test"}
+    )
+    assert response.status_code == 302
+    merchant.refresh_from_db()
+    assert (merchant.subscription_plan, merchant.business_email) == ("premium", "shop@new.test")
+
+
+def test_time_zone_and_currency_are_fixed_once_there_are_sales(as_role, merchant, program, customer):
+    from loyalty_site.testing import complete_sale
+
+    complete_sale(merchant=merchant, customer=customer)
+    response = as_role("owner").post(
+        reverse("business"), {**BUSINESS, "subscription_plan": "basic", "business_email": merchant.business_email}
+    )
+    assert response.status_code == 302
+    merchant.refresh_from_db()
+    assert (merchant.business_name, merchant.timezone, merchant.currency) == ("Renamed Café", "UTC", "USD")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("timezone", "Mars/Olympus", "is not a time zone"),
+        ("currency", "usd", "three-letter ISO code"),
+        ("business_name", "", "This field is required."),
+    ],
+)
+def test_bad_business_details_are_explained_and_nothing_is_saved(as_role, merchant, field, value, message):
+    before = merchant.business_name
+    response = as_role("owner").post(
+        reverse("business"),
+        {**BUSINESS, "subscription_plan": "basic", "business_email": merchant.business_email, field: value},
+    )
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    merchant.refresh_from_db()
+    assert merchant.business_name == before
