@@ -19,7 +19,7 @@ class HomeView(MerchantRequiredMixin, TemplateView):
 
     def get(self, request, *args, **kwargs):
         if self.membership.role == MerchantStaff.Role.CASHIER:
-            return redirect("transactions")
+            return redirect("scan")
         return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):

@@ -5,6 +5,12 @@ from loyalty_site.db import SQLPredicate, TimeStampedModel, choices_check
 from system.codes import CUSTOMER_CODE_LENGTH
 
 
+class NewCardToken(models.Func):
+    function = "new_card_token"
+    template = "%(function)s()"
+    output_field = models.CharField()
+
+
 class NewCustomerCode(models.Func):
     function = "new_customer_code"
     template = "%(function)s()"
@@ -31,6 +37,12 @@ class Customer(TimeStampedModel):
     total_spent = models.DecimalField(max_digits=12, decimal_places=2, default=0, db_default=0, editable=False)
     total_transactions = models.IntegerField(default=0, db_default=0, editable=False)
     last_visit_at = models.DateTimeField(null=True, blank=True, editable=False)
+    card_token = models.CharField(
+        max_length=64,
+        db_default=NewCardToken(),
+        editable=False,
+        help_text="The secret of the customer's card page link.",
+    )
 
     class Meta:
         db_table = "customers"
@@ -38,6 +50,7 @@ class Customer(TimeStampedModel):
             # Unique constraints rather than unique=True: no extra LIKE index on each column.
             models.UniqueConstraint(fields=["customer_code"], name="customers_customer_code_key"),
             models.UniqueConstraint(fields=["email"], name="customers_email_key"),
+            models.UniqueConstraint(fields=["card_token"], name="customers_card_token_key"),
             choices_check("customers", "status", CustomerStatus),
             models.CheckConstraint(
                 condition=models.lookups.Exact(Length("customer_code"), CUSTOMER_CODE_LENGTH),

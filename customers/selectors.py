@@ -7,9 +7,14 @@ from django.db.models.functions import TruncMonth
 from django.shortcuts import get_object_or_404
 
 from analytics.models import CustomerSummary, CustomerVisit
+from customers.models import Customer
 from loyalty.models import PointsTransaction
 from merchants.models import Merchant
 from transactions.models import Transaction
+
+
+def customer_get(customer_id) -> Customer | None:
+    return Customer.objects.filter(pk=customer_id).first()
 
 
 def member_list(*, merchant: Merchant, search: str = "") -> QuerySet[CustomerSummary]:

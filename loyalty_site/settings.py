@@ -124,6 +124,7 @@ STATICFILES_DIRS = [
     ("vendor/bootstrap", BASE_DIR / "node_modules/bootstrap/dist"),
     ("vendor/bootstrap-icons", BASE_DIR / "node_modules/bootstrap-icons/font"),
     ("vendor/plotly", BASE_DIR / "node_modules/plotly.js-dist-min"),
+    ("vendor/jsqr", BASE_DIR / "node_modules/jsqr/dist"),
 ]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 WHITENOISE_USE_FINDERS = True  # serve from the finders without collectstatic, in development too

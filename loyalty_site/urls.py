@@ -6,10 +6,15 @@ from analytics.views import DailyAnalyticsView, HomeView
 from customers.views import MemberDetailView, MemberListView
 from loyalty.views import ProgramView
 from merchants.views import BusinessView, StaffDeactivateView, StaffView, SwitchMerchantView
+from transactions.counter_views import CheckoutView, ReceiptView, ScanResolveView, ScanView
 from transactions.views import TransactionDetailView, TransactionListView
 
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),
+    path("scan/", ScanView.as_view(), name="scan"),
+    path("scan/resolve/", ScanResolveView.as_view(), name="scan_resolve"),
+    path("scan/checkout/", CheckoutView.as_view(), name="checkout"),
+    path("scan/receipt/<uuid:pk>/", ReceiptView.as_view(), name="receipt"),
     path("transactions/", TransactionListView.as_view(), name="transactions"),
     path("transactions/<uuid:pk>/", TransactionDetailView.as_view(), name="transaction"),
     path("customers/", MemberListView.as_view(), name="customers"),

@@ -102,6 +102,12 @@ class Merchant(TimeStampedModel):
         help_text="IANA time zone, e.g. Europe/Berlin; a merchant's day is its local day.",
     )
     currency = models.CharField(max_length=3, default="USD", db_default="USD", help_text="ISO 4217 code, e.g. EUR.")
+    allow_static_codes = models.BooleanField(
+        "accept printed customer codes",
+        default=True,
+        db_default=True,
+        help_text="Off: only the card's QR code, which changes every minute, is accepted at the counter.",
+    )
 
     class Meta:
         db_table = "merchants"

@@ -130,6 +130,7 @@ class QRScanLogResult(models.TextChoices):
     INACTIVE_CUSTOMER = "inactive_customer"
     EXPIRED_TOKEN = "expired_token"
     FORGED_TOKEN = "forged_token"
+    STATIC_CODE_REFUSED = "static_code_refused"
     RATE_LIMITED = "rate_limited"
 
 
@@ -164,3 +165,27 @@ class QRScanLog(UUIDModel):
 
     def __str__(self):
         return f"{self.scan_result}: {self.scanned_code}"
+
+
+class FraudFlag(UUIDModel):
+    """A pattern worth a look, e.g. one customer completing many sales at one merchant in minutes."""
+
+    merchant = models.ForeignKey(
+        "merchants.Merchant", on_delete=models.PROTECT, related_name="fraud_flags", db_index=False
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(max_length=255)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        db_table = "fraud_flags"
+        indexes = [models.Index(fields=["merchant", "-created_at"], name="fraud_flags_merchant_idx")]
+
+    def __str__(self):
+        return self.reason

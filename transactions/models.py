@@ -50,6 +50,24 @@ class Transaction(TimeStampedModel):
         help_text="Points per currency unit used for this sale.",
     )
     points_reversed = models.IntegerField(default=0, db_default=0, editable=False)
+    points_redeemed = models.IntegerField(
+        default=0, db_default=0, help_text="Points the customer paid part of this sale with."
+    )
+    discount_amount = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        default=0,
+        db_default=0,
+        editable=False,
+        help_text="What the redeemed points paid, set by the database.",
+    )
+    idempotency_key = models.CharField(
+        max_length=100,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The key of the checkout form or API request that made this sale.",
+    )
     # Staff are deactivated, not deleted: no index for the rare protect check on delete.
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
@@ -79,6 +97,18 @@ class Transaction(TimeStampedModel):
                 name="transactions_points_reversed_range",
             ),
             models.CheckConstraint(
+                condition=models.Q(points_redeemed__gte=0), name="transactions_points_redeemed_nonnegative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(discount_amount__gte=0, discount_amount__lte=models.F("amount")),
+                name="transactions_discount_range",
+            ),
+            models.UniqueConstraint(
+                fields=["merchant", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="transactions_merchant_idempotency_key",
+            ),
+            models.CheckConstraint(
                 condition=models.Q(completed_at__isnull=False) | ~models.Q(status__in=["completed", "refunded"]),
                 name="transactions_completed_has_time",
             ),
@@ -98,6 +128,11 @@ class Transaction(TimeStampedModel):
 
     def __str__(self):
         return f"{self.amount} {self.currency} {self.status}"
+
+    @property
+    def amount_due(self):
+        """What the customer pays beyond the points."""
+        return self.amount - self.discount_amount
 
 
 class TransactionItem(UUIDModel):

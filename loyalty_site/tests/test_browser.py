@@ -127,8 +127,10 @@ def test_the_program_example_updates_as_the_owner_types(browser, live_server, de
     expect(page.locator("#example-earn")).to_contain_text("earns 0 points (below the minimum spend of 30.00)")
 
 
-def test_a_cashier_lands_on_todays_transactions(browser, live_server, demo):
+def test_a_cashier_lands_on_the_counter_and_sees_todays_transactions(browser, live_server, demo):
     page = browser.new_page()
     log_in(page, live_server, "cashier@demo.test")
-    expect(page.get_by_role("heading", name="Today's transactions")).to_be_visible()
+    expect(page.get_by_role("heading", name="Scan the customer's card")).to_be_visible()
     expect(page.get_by_role("link", name="Dashboard")).to_have_count(0)
+    page.get_by_role("link", name="Transactions", exact=True).click()
+    expect(page.get_by_role("heading", name="Today's transactions")).to_be_visible()

@@ -24,7 +24,7 @@ def test_each_role_opens_its_pages_and_no_others(as_role, program, role):
     for page in PAGES:
         response = client.get(reverse(page))
         if page == "home" and role == "cashier":
-            assert response.status_code == 302 and response["Location"] == reverse("transactions")
+            assert response.status_code == 302 and response["Location"] == reverse("scan")
         elif page in ALLOWED[role]:
             assert response.status_code == 200, (role, page)
         else:

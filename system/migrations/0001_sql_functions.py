@@ -60,6 +60,10 @@ BEGIN
 END $$;
 
 CREATE FUNCTION new_merchant_code() RETURNS text LANGUAGE sql VOLATILE AS $$ SELECT loyalty_code(9) $$;
+-- the secret of a customer's card page link: 244 random bits, as hex
+CREATE FUNCTION new_card_token() RETURNS text LANGUAGE sql VOLATILE AS $$
+    SELECT replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '')
+$$;
 CREATE FUNCTION new_customer_code() RETURNS text LANGUAGE sql VOLATILE AS $$ SELECT loyalty_code(11) $$;
 
 CREATE FUNCTION is_valid_timezone(tz text) RETURNS boolean
@@ -114,6 +118,7 @@ DROP FUNCTION set_updated_at();
 DROP FUNCTION setting_value_is_valid(text, text);
 DROP FUNCTION is_valid_timezone(text);
 DROP FUNCTION new_customer_code();
+DROP FUNCTION new_card_token();
 DROP FUNCTION new_merchant_code();
 DROP FUNCTION loyalty_code(integer);
 DROP FUNCTION loyalty_code_is_valid(text);

@@ -15,7 +15,9 @@ CREATE FUNCTION check_transaction_change() RETURNS trigger LANGUAGE plpgsql AS $
 DECLARE
     merchant_currency text;
     program loyalty_programs;
+    has_program boolean;
     available integer;
+    most numeric;
 BEGIN
     IF TG_OP = 'INSERT' THEN
         SELECT currency INTO merchant_currency FROM merchants WHERE id = NEW.merchant_id;
@@ -58,7 +60,10 @@ BEGIN
         NEW.points_reversed := OLD.points_reversed;
         NEW.refunded_at := OLD.refunded_at;
         NEW.cancelled_at := OLD.cancelled_at;
+        NEW.discount_amount := OLD.discount_amount;
+        NEW.idempotency_key := OLD.idempotency_key;
         IF OLD.status <> 'pending' THEN
+            NEW.points_redeemed := OLD.points_redeemed;
             NEW.completed_at := OLD.completed_at;
         ELSIF NEW.status <> 'completed' THEN
             NEW.completed_at := NULL;  -- a sale that never completed has no completion time
@@ -78,12 +83,13 @@ BEGIN
             NEW.cancelled_at := now();
         END IF;
         IF OLD.status = 'completed' AND OLD.points_earned > 0 THEN
-            -- Take back what was earned, at the stored rate, as far as the balance allows. Lock the
-            -- customer before the account, in the order a sale locks them.
+            -- Take back what was earned, at the stored rate, as far as the balance (with the points
+            -- this sale redeemed given back first) allows. Lock the customer before the account,
+            -- in the order a sale locks them.
             PERFORM 1 FROM customers WHERE id = NEW.customer_id FOR NO KEY UPDATE;
             SELECT current_points INTO available FROM customer_loyalty_accounts
              WHERE customer_id = NEW.customer_id AND merchant_id = NEW.merchant_id FOR NO KEY UPDATE;
-            NEW.points_reversed := least(OLD.points_earned, coalesce(available, 0));
+            NEW.points_reversed := least(OLD.points_earned, coalesce(available, 0) + OLD.points_redeemed);
         END IF;
         IF NEW.status <> 'completed' THEN
             RETURN NEW;
@@ -96,9 +102,29 @@ BEGIN
                 USING ERRCODE = 'check_violation';
         END IF;
         SELECT * INTO program FROM loyalty_programs WHERE merchant_id = NEW.merchant_id AND is_active;
-        IF FOUND THEN
+        has_program := FOUND;
+        -- Points paying part of the bill, within the program's rules; the discount is the database's.
+        NEW.discount_amount := 0;
+        IF NEW.points_redeemed > 0 THEN
+            IF NOT has_program THEN
+                RAISE EXCEPTION 'points cannot be redeemed: the merchant has no active loyalty program'
+                    USING ERRCODE = 'check_violation';
+            END IF;
+            IF NEW.points_redeemed < program.min_redemption_points THEN
+                RAISE EXCEPTION 'at least % points are needed to redeem', program.min_redemption_points
+                    USING ERRCODE = 'check_violation';
+            END IF;
+            NEW.discount_amount := round(NEW.points_redeemed * program.point_value, 2);
+            most := floor(NEW.amount * program.max_redemption_percent) / 100;
+            IF NEW.discount_amount > most THEN
+                RAISE EXCEPTION 'points pay at most % of this bill (% percent); % points are worth %',
+                    most, program.max_redemption_percent, NEW.points_redeemed, NEW.discount_amount
+                    USING ERRCODE = 'check_violation';
+            END IF;
+        END IF;
+        IF has_program THEN
             NEW.points_rate := program.points_per_dollar;
-            NEW.points_earned := loyalty_points_for(program, NEW.amount);
+            NEW.points_earned := loyalty_points_for(program, NEW.amount - NEW.discount_amount);
         END IF;
     END IF;
     RETURN NEW;
@@ -187,6 +213,14 @@ BEGIN
                total_transactions = a.total_transactions + 1,
                last_visit_at = greatest(a.last_visit_at, EXCLUDED.last_visit_at)
         RETURNING id INTO account_id;
+        IF NEW.points_redeemed > 0 THEN
+            -- the account's CHECK (current_points >= 0) refuses more than the balance
+            INSERT INTO points_transactions (customer_loyalty_account_id, transaction_id, transaction_type,
+                                             points_change, description)
+            VALUES (account_id, NEW.id, 'redeem', -NEW.points_redeemed,
+                    format('Paid %s %s of a purchase of %s %s', NEW.discount_amount, NEW.currency,
+                           NEW.amount, NEW.currency));
+        END IF;
         IF NEW.points_earned > 0 THEN
             INSERT INTO points_transactions (customer_loyalty_account_id, transaction_id, transaction_type,
                                              points_change, description)
@@ -199,6 +233,12 @@ BEGIN
                total_transactions = total_transactions - 1
          WHERE customer_id = NEW.customer_id AND merchant_id = NEW.merchant_id
         RETURNING id INTO account_id;
+        IF NEW.points_redeemed > 0 THEN
+            INSERT INTO points_transactions (customer_loyalty_account_id, transaction_id, transaction_type,
+                                             points_change, description)
+            VALUES (account_id, NEW.id, 'reverse', NEW.points_redeemed,
+                    format('Given back: purchase %s', NEW.status));
+        END IF;
         IF NEW.points_reversed > 0 THEN
             INSERT INTO points_transactions (customer_loyalty_account_id, transaction_id, transaction_type,
                                              points_change, description)

@@ -1,0 +1,36 @@
+"""The QR code of a customer's card page: a signed token that stops being accepted after a few minutes.
+
+The printed card carries the bare customer code instead (customers/qr.py), which any scanner
+reads, unless a merchant accepts only these tokens.
+"""
+
+from django.core import signing
+
+PREFIX = "LC1:"
+SALT = "loyalty.card-token"
+
+
+class TokenError(ValueError):
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason  # expired_token or forged_token
+
+
+def card_token(customer_code: str) -> str:
+    return PREFIX + signing.TimestampSigner(salt=SALT).sign(customer_code)
+
+
+def is_card_token(text: str) -> bool:
+    return text.strip().startswith(PREFIX)
+
+
+def customer_code_of(token: str, *, max_age_seconds: int) -> str:
+    """The customer code inside a card token; raises TokenError when it is expired or forged."""
+    try:
+        return signing.TimestampSigner(salt=SALT).unsign(token.strip()[len(PREFIX) :], max_age=max_age_seconds)
+    except signing.SignatureExpired as error:
+        raise TokenError(
+            "expired_token", "This card code has expired: ask the customer to reopen their card."
+        ) from error
+    except signing.BadSignature as error:
+        raise TokenError("forged_token", "This card code is not one of ours.") from error

@@ -1,0 +1,132 @@
+// The counter page: read a QR code from the camera (jsQR) or the keyboard, ask the server who it is,
+// then show the checkout form. Works without any network beyond our own server.
+(function () {
+  var counter = document.getElementById("counter");
+  if (!counter) return;
+  var video = document.getElementById("camera"), canvas = document.getElementById("frame");
+  var status = document.getElementById("camera-status"), scanError = document.getElementById("scan-error");
+  var form = document.getElementById("checkout-form");
+  var rules = JSON.parse(document.getElementById("rules").textContent || "null");
+  var csrf = form.querySelector("[name=csrfmiddlewaretoken]").value;
+  var scanning = false, busy = false, stream = null;
+
+  function say(message) { status.textContent = message; }
+  function fail(message) { scanError.textContent = message; scanError.hidden = false; }
+
+  function startCamera() {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      say("No camera here: type the customer's code below."); return;
+    }
+    navigator.mediaDevices.getUserMedia({ video: { facingMode: { ideal: "environment" } }, audio: false })
+      .then(function (s) {
+        stream = s; video.srcObject = s; video.play();
+        scanning = true; say("Point the camera at the customer's QR code.");
+        requestAnimationFrame(tick);
+      })
+      .catch(function () { say("The camera is not available: type the customer's code below."); document.getElementById("manual-code").focus(); });
+  }
+
+  var lastFrame = 0;
+  function tick(now) {
+    if (!scanning) return;
+    if (now - lastFrame > 120 && video.readyState === video.HAVE_ENOUGH_DATA && !busy) {
+      lastFrame = now;
+      canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+      var context = canvas.getContext("2d", { willReadFrequently: true });
+      context.drawImage(video, 0, 0, canvas.width, canvas.height);
+      var image = context.getImageData(0, 0, canvas.width, canvas.height);
+      var code = jsQR(image.data, image.width, image.height, { inversionAttempts: "dontInvert" });
+      if (code && code.data) resolve(code.data);
+    }
+    requestAnimationFrame(tick);
+  }
+
+  function resolve(text) {
+    busy = true; scanError.hidden = true; say("Looking up " + text.slice(0, 20) + "…");
+    var body = new URLSearchParams({ code: text });
+    fetch(counter.dataset.resolveUrl, { method: "POST", body: body, credentials: "same-origin",
+      headers: { "X-CSRFToken": csrf, "Accept": "application/json" } })
+      .then(function (response) { return response.json(); })
+      .then(function (result) {
+        if (result.ok) { show(result.customer); return; }
+        fail(result.message);
+        say("Point the camera at the customer's QR code.");
+        setTimeout(function () { busy = false; }, 1500);  // do not read the same bad code again at once
+      })
+      .catch(function () { fail("The server did not answer: try again."); busy = false; });
+  }
+
+  function show(customer) {
+    scanning = false;
+    if (stream) stream.getTracks().forEach(function (track) { track.stop(); });
+    document.getElementById("scanner").hidden = true;
+    document.getElementById("checkout").hidden = false;
+    form.elements.customer.value = customer.id;
+    document.getElementById("customer-name").textContent = customer.name;
+    document.getElementById("customer-code").textContent = customer.code;
+    document.getElementById("customer-points").textContent = customer.points;
+    document.getElementById("customer-status").textContent = customer.status;
+    document.getElementById("customer-last-visit").textContent = customer.last_visit;
+    form.dataset.points = customer.points;
+    form.elements.amount.focus();
+    preview();
+  }
+
+  document.getElementById("manual").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var code = document.getElementById("manual-code").value.trim();
+    if (code) resolve(code);
+  });
+
+  // line items: the amount is their total when there are any
+  var rows = document.getElementById("item-rows"), total = form.elements["items-TOTAL_FORMS"];
+  function itemsTotal() {
+    var sum = 0, any = false;
+    rows.querySelectorAll(".item-row").forEach(function (row) {
+      var qty = parseInt(row.querySelector(".item-qty").value, 10), price = parseFloat(row.querySelector(".item-price").value);
+      if (!isNaN(qty) && !isNaN(price)) { sum += Math.round(qty * price * 100); any = true; }
+    });
+    if (any) { form.elements.amount.value = (sum / 100).toFixed(2); }
+    form.elements.amount.readOnly = rows.children.length > 0;
+    preview();
+  }
+  function renumber() {
+    rows.querySelectorAll(".item-row").forEach(function (row, index) {
+      row.querySelectorAll("input").forEach(function (input) { input.name = input.name.replace(/items-(\d+|__prefix__)-/, "items-" + index + "-"); });
+    });
+    total.value = rows.children.length;
+  }
+  document.getElementById("add-item").addEventListener("click", function () {
+    rows.appendChild(document.getElementById("item-template").content.firstElementChild.cloneNode(true));
+    renumber(); itemsTotal();
+    rows.lastElementChild.querySelector("input").focus();
+  });
+  rows.addEventListener("click", function (event) {
+    if (event.target.closest(".remove-item")) { event.target.closest(".item-row").remove(); renumber(); itemsTotal(); }
+  });
+  rows.addEventListener("input", itemsTotal);
+
+  // what the points to redeem pay, by the program's rules (the database checks them again)
+  function preview() {
+    var box = document.getElementById("redeem-preview");
+    if (!box || !rules) return;
+    var points = parseInt(form.elements.points_to_redeem.value || "0", 10), amount = parseFloat(form.elements.amount.value);
+    var balance = parseInt(form.dataset.points || "0", 10);
+    if (!points) { box.textContent = balance >= rules.min_points ? "Up to " + balance + " points can pay part of the bill." : ""; box.className = "col-6 small pt-4 text-secondary"; return; }
+    var discount = Math.round(points * parseFloat(rules.point_value) * 100) / 100;
+    var most = isNaN(amount) ? 0 : Math.floor(amount * parseFloat(rules.max_percent)) / 100;
+    var problem = points > balance ? "The customer has " + balance + " points." :
+      points < rules.min_points ? "At least " + rules.min_points + " points." :
+      (!isNaN(amount) && discount > most) ? "Points pay at most " + rules.max_percent + "% of the bill (" + most.toFixed(2) + ")." : "";
+    box.className = "col-6 small pt-4 " + (problem ? "text-danger" : "text-success");
+    box.textContent = problem || (discount.toFixed(2) + " " + rules.currency + " off: the customer pays " + (isNaN(amount) ? "—" : (amount - discount).toFixed(2)) + ".");
+  }
+  form.addEventListener("input", preview);
+
+  form.addEventListener("submit", function () {
+    var button = document.getElementById("complete");
+    setTimeout(function () { button.disabled = true; button.textContent = "Completing…"; }, 0);
+  });
+
+  if (!form.elements.customer.value) startCamera(); else { form.dataset.points = document.getElementById("customer-points").textContent; preview(); }
+})();

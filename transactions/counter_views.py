@@ -1,0 +1,117 @@
+"""The counter page: scan a card, take the sale, show the receipt."""
+
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views import View
+from django.views.generic import TemplateView
+
+from analytics.models import CustomerSummary
+from customers import selectors as customer_selectors
+from loyalty import selectors as loyalty_selectors
+from merchants.access import MerchantRequiredMixin
+from transactions import selectors, services
+from transactions.forms import CheckoutForm, ItemFormSet
+from transactions.views import CashierTodayMixin
+
+
+def client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def customer_panel(merchant, customer) -> dict:
+    """What the cashier sees of a scanned customer: name, points here, status, last visit."""
+    summary = CustomerSummary.objects.filter(merchant=merchant, customer=customer).first()
+    last_visit = summary.last_visit_at if summary else None
+    return {
+        "id": str(customer.pk),
+        "name": customer.full_name,
+        "code": customer.customer_code,
+        "points": summary.current_points if summary else 0,
+        "status": summary.loyalty_status if summary else "new here",
+        "last_visit": timezone.localtime(last_visit).strftime("%-d %b %Y") if last_visit else "first visit",
+    }
+
+
+class ScanView(MerchantRequiredMixin, TemplateView):
+    template_name = "transactions/scan.html"
+
+    def get_context_data(self, **kwargs):
+        program = loyalty_selectors.program_active(merchant=self.merchant)
+        context = {
+            "nav": "scan",
+            "form": kwargs.get("form") or CheckoutForm(),
+            "items": kwargs.get("items") or ItemFormSet(prefix="items"),
+            "program": program,
+            "rules": {
+                "point_value": str(program.point_value),
+                "min_points": program.min_redemption_points,
+                "max_percent": str(program.max_redemption_percent),
+                "currency": self.merchant.currency,
+            }
+            if program
+            else None,
+        }
+        return super().get_context_data(**{**kwargs, **context})
+
+
+class ScanResolveView(MerchantRequiredMixin, View):
+    """POST {code}: the customer behind a scanned or typed code, as JSON; every attempt is logged."""
+
+    def post(self, request):
+        outcome = services.scan_resolve(
+            merchant=self.merchant,
+            user=request.user,
+            text=request.POST.get("code", ""),
+            ip_address=client_ip(request),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        )
+        body = {"ok": outcome.ok, "result": outcome.result, "message": outcome.message}
+        if outcome.ok:
+            body["customer"] = customer_panel(self.merchant, outcome.customer)
+        return JsonResponse(body, status=200 if outcome.ok else 422)
+
+
+class CheckoutView(MerchantRequiredMixin, View):
+    def post(self, request):
+        form = CheckoutForm(request.POST)
+        items = ItemFormSet(request.POST, prefix="items")
+        if form.is_valid() and items.is_valid():
+            checkout = services.Checkout(
+                customer_id=form.cleaned_data["customer"],
+                amount=form.cleaned_data["amount"],
+                payment_method=form.cleaned_data["payment_method"],
+                points_to_redeem=form.cleaned_data["points_to_redeem"],
+                idempotency_key=form.cleaned_data["idempotency_key"],
+                items=[services.Item(**f.cleaned_data) for f in items if f.cleaned_data],
+            )
+            try:
+                sale, _ = services.checkout_complete(merchant=self.merchant, user=request.user, checkout=checkout)
+            except services.CheckoutError as error:
+                form.add_error(None, str(error))
+            else:
+                return redirect("receipt", pk=sale.pk)
+        scan = ScanView()
+        scan.setup(request)
+        scan.merchant, scan.membership = self.merchant, self.membership
+        context = scan.get_context_data(form=form, items=items)
+        customer_id = form.cleaned_data.get("customer") if hasattr(form, "cleaned_data") else None
+        customer = customer_selectors.customer_get(customer_id) if customer_id else None
+        if customer:
+            context["customer"] = customer_panel(self.merchant, customer)
+        return render(request, "transactions/scan.html", context, status=422)
+
+
+class ReceiptView(MerchantRequiredMixin, CashierTodayMixin, TemplateView):
+    template_name = "transactions/receipt.html"
+
+    def get_context_data(self, **kwargs):
+        sale = selectors.transaction_get(merchant=self.merchant, pk=self.kwargs["pk"], today_only=self.today_only)
+        balance = CustomerSummary.objects.filter(merchant=self.merchant, customer_id=sale.customer_id).first()
+        return super().get_context_data(
+            nav="scan",
+            sale=sale,
+            items=selectors.transaction_items(sale=sale),
+            balance=balance.current_points if balance else 0,
+            **kwargs,
+        )
