@@ -36,12 +36,13 @@ migrate: setup
 demo: migrate
 	$(PY) manage.py seed_demo --if-empty
 
-# Debian's Chromium for the browser tests (Playwright's own browser download does not work here).
+# Debian's Chromium for the browser tests (Playwright's own browser download does not work here),
+# and ffmpeg, which makes the videos the fake camera plays.
 browser:
-	@command -v chromium >/dev/null || { \
+	@command -v chromium >/dev/null && command -v ffmpeg >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "The browser tests need Chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium ffmpeg >/dev/null; \
+	  else echo "The browser tests need Chromium and ffmpeg: sudo apt-get install chromium ffmpeg" >&2; exit 1; fi; }
 
 lint: setup
 	$(PY) -m ruff check .

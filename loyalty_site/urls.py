@@ -3,9 +3,10 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from analytics.views import DailyAnalyticsView, HomeView
+from customers.card_views import CardCodeView, CardLiveQRView, CardView, JoinView
 from customers.views import MemberDetailView, MemberListView
 from loyalty.views import ProgramView
-from merchants.views import BusinessView, StaffDeactivateView, StaffView, SwitchMerchantView
+from merchants.views import BusinessView, FlagsView, PosterView, StaffDeactivateView, StaffView, SwitchMerchantView
 from transactions.counter_views import CheckoutView, ReceiptView, ScanResolveView, ScanView
 from transactions.views import TransactionDetailView, TransactionListView
 
@@ -22,6 +23,12 @@ urlpatterns = [
     path("analytics/", DailyAnalyticsView.as_view(), name="daily_analytics"),
     path("program/", ProgramView.as_view(), name="program"),
     path("business/", BusinessView.as_view(), name="business"),
+    path("poster/", PosterView.as_view(), name="poster"),
+    path("flags/", FlagsView.as_view(), name="flags"),
+    path("card/<str:token>/", CardView.as_view(), name="card"),
+    path("card/<str:token>/live.svg", CardLiveQRView.as_view(), name="card_live_qr"),
+    path("card/<str:token>/code.<str:fmt>", CardCodeView.as_view(), name="card_code"),
+    path("join/<str:merchant_code>/", JoinView.as_view(), name="join"),
     path("staff/", StaffView.as_view(), name="staff"),
     path("staff/<uuid:pk>/deactivate/", StaffDeactivateView.as_view(), name="staff_deactivate"),
     path("merchant/switch/", SwitchMerchantView.as_view(), name="switch_merchant"),

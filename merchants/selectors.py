@@ -9,3 +9,13 @@ def staff_list(*, merchant: Merchant) -> QuerySet[MerchantStaff]:
         .select_related("user")
         .order_by("-is_active", "role", "user__email")
     )
+
+
+def flag_list(*, merchant: Merchant):
+    from system.models import FraudFlag
+
+    return (
+        FraudFlag.objects.filter(merchant=merchant)
+        .select_related("customer", "reviewed_by")
+        .order_by("reviewed_at", "-created_at")[:200]
+    )

@@ -1,6 +1,7 @@
 """Writes about merchants and their staff."""
 
 from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
@@ -89,3 +90,20 @@ def merchant_update(*, merchant: Merchant, acting_user: User, **fields) -> Merch
     merchant.full_clean()
     merchant.save(update_fields=[*fields, "updated_at"])
     return merchant
+
+
+@transaction.atomic
+def flag_review(*, merchant: Merchant, flag_id, acting_user: User):
+    """Mark a fraud flag of `merchant` as looked at."""
+    from django.utils import timezone
+
+    from system.models import FraudFlag
+
+    try:
+        updated = FraudFlag.objects.filter(pk=flag_id, merchant=merchant, reviewed_at=None).update(
+            reviewed_at=timezone.now(), reviewed_by=acting_user
+        )
+    except (ValueError, ValidationError):
+        updated = 0
+    if not updated:
+        raise StaffError("No such open flag.")

@@ -2,9 +2,11 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.views import View
-from django.views.generic import FormView
+from django.views.generic import FormView, TemplateView
 
+from customers.qr import qr_svg
 from merchants import selectors, services
 from merchants.access import MANAGERS, OWNERS, SESSION_KEY, MerchantRequiredMixin, memberships_of
 from merchants.forms import BusinessForm, StaffInviteForm
@@ -87,3 +89,33 @@ class BusinessView(MerchantRequiredMixin, FormView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(nav="business", **kwargs)
+
+
+class PosterView(MerchantRequiredMixin, TemplateView):
+    """A printable poster whose QR code opens the merchant's join page."""
+
+    roles = MANAGERS
+    template_name = "merchants/poster.html"
+
+    def get_context_data(self, **kwargs):
+        join_url = self.request.build_absolute_uri(
+            reverse("join", kwargs={"merchant_code": self.merchant.merchant_code})
+        )
+        return super().get_context_data(nav="poster", join_url=join_url, join_qr=qr_svg(join_url), **kwargs)
+
+
+class FlagsView(MerchantRequiredMixin, TemplateView):
+    """Patterns worth a look (e.g. many sales by one customer in minutes), for the owner."""
+
+    roles = OWNERS
+    template_name = "merchants/flags.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(nav="flags", flags=selectors.flag_list(merchant=self.merchant), **kwargs)
+
+    def post(self, request):
+        try:
+            services.flag_review(merchant=self.merchant, flag_id=request.POST.get("flag", ""), acting_user=request.user)
+        except services.StaffError as error:
+            messages.error(request, str(error))
+        return redirect("flags")

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from loyalty_site.admin import ReadOnlyAdmin
-from system.models import AuditLog, QRScanLog, SystemSetting
+from system.models import AuditLog, FraudFlag, QRScanLog, SystemSetting
 
 
 @admin.register(SystemSetting)
@@ -31,3 +31,15 @@ class QRScanLogAdmin(ReadOnlyAdmin):
     list_select_related = ["merchant", "customer", "scanned_by"]
     date_hierarchy = "created_at"
     show_full_result_count = False
+
+
+@admin.register(FraudFlag)
+class FraudFlagAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "merchant", "customer", "reason", "reviewed_at", "reviewed_by"]
+    list_filter = ["reviewed_at", "created_at"]
+    search_fields = ["reason", "=merchant__merchant_code", "=customer__customer_code"]
+    list_select_related = ["merchant", "customer", "reviewed_by"]
+    readonly_fields = ["merchant", "customer", "reason", "created_at"]
+
+    def has_add_permission(self, request):
+        return False

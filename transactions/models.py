@@ -61,7 +61,7 @@ class Transaction(TimeStampedModel):
         editable=False,
         help_text="What the redeemed points paid, set by the database.",
     )
-    idempotency_key = models.CharField(
+    idempotency_key = models.CharField(  # noqa: DJ001 (NULL: no key; unique per merchant otherwise)
         max_length=100,
         null=True,
         blank=True,

@@ -18,7 +18,7 @@ def admin_client(client, db):
 @pytest.fixture
 def some_data(merchant, program, customer):
     complete_sale(merchant=merchant, customer=customer, amount="12.00")
-    SystemSetting.objects.create(setting_key="scan.max_failures", setting_value="5", value_type="integer")
+    SystemSetting.objects.create(setting_key="test.some_number", setting_value="5", value_type="integer")
 
 
 def changelist(model):
@@ -69,11 +69,11 @@ def test_logs_and_the_ledger_are_read_only(admin_client, some_data, model):
 def test_a_setting_with_a_value_of_the_wrong_type_is_refused(admin_client):
     url = reverse("admin:system_systemsetting_add")
     response = admin_client.post(
-        url, {"setting_key": "scan.max_failures", "setting_value": "five", "value_type": "integer", "description": ""}
+        url, {"setting_key": "test.some_number", "setting_value": "five", "value_type": "integer", "description": ""}
     )
     assert response.status_code == 200
     assert "Not a valid integer" in response.content.decode()
-    assert not SystemSetting.objects.exists()
+    assert not SystemSetting.objects.filter(setting_key="test.some_number").exists()
 
 
 def test_a_setting_with_a_good_value_is_saved_and_audited(admin_client):
@@ -81,14 +81,14 @@ def test_a_setting_with_a_good_value_is_saved_and_audited(admin_client):
     response = admin_client.post(
         url,
         {
-            "setting_key": "scan.max_failures",
+            "setting_key": "test.some_number",
             "setting_value": "5",
             "value_type": "integer",
             "description": "failed scans before a pause",
         },
     )
     assert response.status_code == 302
-    setting = SystemSetting.objects.get()
+    setting = SystemSetting.objects.get(setting_key="test.some_number")
     assert setting.typed_value() == 5
     log = AuditLog.objects.get(table_name="system_settings", record_id=setting.id)
     assert log.user_id == response.wsgi_request.user.id

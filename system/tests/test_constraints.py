@@ -70,7 +70,7 @@ def world(merchant, program, customer):
     owner = User.objects.create(email="owner@example.test")
     newcomer = User.objects.create(email="newcomer@example.test")
     MerchantStaffFactory(merchant=merchant, user=owner)
-    sale = complete_sale(merchant=merchant, customer=customer, amount="10.00")
+    sale = complete_sale(merchant=merchant, customer=customer, amount="10.00", idempotency_key="world-sale")
     account = account_of(customer, merchant)
     PointsTransaction.objects.create(customer_loyalty_account=account, transaction_type="adjust", points_change=50)
     account.refresh_from_db()
@@ -169,6 +169,7 @@ def case(table, rule, change):
 # (table inserted into, constraint, bad values). Points columns of an account move only through
 # the ledger, so their checks are reached by inserting a ledger row.
 CHECKS = [
+    case("transactions", "transactions_points_redeemed_nonnegative", {"points_redeemed": -1}),
     case("merchants", "merchants_status_valid", {"status": "closed"}),
     case("merchants", "merchants_subscription_plan_valid", {"subscription_plan": "gold"}),
     case("merchants", "merchants_merchant_code_valid", {"merchant_code": lambda w: mistype(codes.generate(9))}),
@@ -273,6 +274,12 @@ UNIQUES = [
     case("merchant_staff", "merchant_staff_merchant_user_unique", {"user_id": lambda w: w.owner_id}),
     case("customers", "customers_customer_code_key", {"customer_code": lambda w: w.customer.customer_code}),
     case("customers", "customers_email_key", {"email": lambda w: w.customer.email}),
+    case("customers", "customers_card_token_key", {"card_token": lambda w: w.customer.card_token}),
+    case(
+        "transactions",
+        "transactions_merchant_idempotency_key",
+        {"idempotency_key": lambda w: w.sale.idempotency_key},
+    ),
     case("loyalty_programs", "loyalty_programs_one_active_per_merchant", {"is_active": True}),
     case(
         "customer_loyalty_accounts",
@@ -301,9 +308,10 @@ NOT_NULL = {
         "subscription_plan",
         "timezone",
         "currency",
+        "allow_static_codes",
     ],
     "merchant_staff": ["role", "is_active"],
-    "customers": ["customer_code", "first_name", "last_name", "phone", "status"],
+    "customers": ["customer_code", "first_name", "last_name", "phone", "status", "card_token"],
     "loyalty_programs": [
         "name",
         "description",
@@ -318,7 +326,15 @@ NOT_NULL = {
     "customer_loyalty_accounts": ["current_points", "total_points_earned", "total_points_redeemed"],
     "points_transactions": ["transaction_type", "points_change", "description"],
     # currency, points_earned and points_reversed are filled by the BEFORE trigger: see BEHIND_TRIGGERS.
-    "transactions": ["amount", "payment_method", "status", "external_reference", "description"],
+    "transactions": [
+        "amount",
+        "payment_method",
+        "status",
+        "external_reference",
+        "description",
+        "points_redeemed",
+        "discount_amount",
+    ],
     "transaction_items": ["product_name", "product_sku", "quantity", "unit_price"],
     "merchant_daily_analytics": [
         "date",
@@ -372,6 +388,8 @@ TRIGGER_RULES = [
 # Constraints the triggers keep from ever seeing a bad value. With the triggers switched off
 # (session_replication_role = replica, for this savepoint only) the constraint still refuses it.
 BEHIND_TRIGGERS = [
+    case("transactions", "transactions_discount_range", {"currency": "USD", "discount_amount": Decimal("-1")}),
+    case("transactions", "transactions_discount_range", {"currency": "USD", "discount_amount": Decimal("6")}),
     case("customers", "customers_total_spent_nonnegative", {"total_spent": Decimal("-0.01")}),
     case("customers", "customers_total_transactions_nonnegative", {"total_transactions": -1}),
     case("customer_loyalty_accounts", "customer_loyalty_accounts_total_spent_nonnegative", {"total_spent": -1}),

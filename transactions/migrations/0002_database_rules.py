@@ -115,7 +115,7 @@ BEGIN
                     USING ERRCODE = 'check_violation';
             END IF;
             NEW.discount_amount := round(NEW.points_redeemed * program.point_value, 2);
-            most := floor(NEW.amount * program.max_redemption_percent) / 100;
+            most := round(floor(NEW.amount * program.max_redemption_percent) / 100, 2);
             IF NEW.discount_amount > most THEN
                 RAISE EXCEPTION 'points pay at most % of this bill (% percent); % points are worth %',
                     most, program.max_redemption_percent, NEW.points_redeemed, NEW.discount_amount
