@@ -45,12 +45,6 @@ class PeriodFigures:
         return (self.total_sales / self.total_transactions).quantize(Decimal("0.01"))
 
 
-def analytics_rollup(*, merchant: Merchant) -> None:
-    """Fold the merchant's pending per-sale deltas into its day rows, so the table is current."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT rollup_merchant_daily_analytics(%s)", [merchant.pk])
-
-
 def dashboard_today(*, merchant: Merchant) -> MerchantDashboard:
     return MerchantDashboard.objects.get(merchant=merchant)
 

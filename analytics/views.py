@@ -1,10 +1,11 @@
 from datetime import timedelta
 
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.views.generic import TemplateView
 from django_tables2 import SingleTableMixin
 
-from analytics import charts, selectors
+from analytics import charts, selectors, services
 from analytics.forms import DateRangeForm
 from analytics.tables import DailyAnalyticsTable
 from loyalty_site.tables import ExportableView
@@ -28,7 +29,7 @@ class HomeView(MerchantRequiredMixin, TemplateView):
         except ValueError:
             days = 30
         days = days if days in selectors.PERIODS else 30
-        selectors.analytics_rollup(merchant=self.merchant)
+        services.analytics_rollup(merchant=self.merchant)
         today = selectors.dashboard_today(merchant=self.merchant)
         period = selectors.period_figures(merchant=self.merchant, last=today.today_date, days=days)
         heat = selectors.visits_by_weekday_and_hour(merchant=self.merchant, first=period.first, last=period.last)
@@ -55,16 +56,17 @@ class DailyAnalyticsView(MerchantRequiredMixin, ExportableView, SingleTableMixin
     export_name = "daily-analytics"
 
     def get_range(self):
-        today = selectors.dashboard_today(merchant=self.merchant).today_date
-        self.form = DateRangeForm(self.request.GET or None)
-        first, last = today - timedelta(days=29), today
+        today = timezone.localdate()
+        self.form = DateRangeForm(self.request.GET or None, today=today)
         if self.form.is_bound and self.form.is_valid():
-            last = self.form.cleaned_data["date_to"] or last
-            first = self.form.cleaned_data["date_from"] or last - timedelta(days=29)
+            return self.form.cleaned_data["date_from"], self.form.cleaned_data["date_to"]
+        first, last = today - timedelta(days=29), today
+        if not self.form.is_bound:
+            self.form = DateRangeForm(initial={"date_from": first, "date_to": last}, today=today)
         return first, last
 
     def get_table_data(self):
-        selectors.analytics_rollup(merchant=self.merchant)
+        services.analytics_rollup(merchant=self.merchant)
         self.first, self.last = self.get_range()
         return selectors.daily_rows(merchant=self.merchant, first=self.first, last=self.last)
 

@@ -2,7 +2,7 @@ import django_tables2 as tables
 from django.utils.html import format_html
 
 from analytics.models import CustomerSummary
-from loyalty_site.tables import BaseTable, MoneyColumn, NumberColumn
+from loyalty_site.tables import BaseTable, LocalDateTimeColumn, MoneyColumn, NumberColumn
 
 BADGES = {
     "active": "success",
@@ -27,7 +27,7 @@ class MemberTable(BaseTable):
     current_points = NumberColumn("Points")
     total_spent = MoneyColumn("Spent here")
     total_transactions = NumberColumn("Visits")
-    last_visit_at = tables.DateTimeColumn(verbose_name="Last visit", format="j M Y")
+    last_visit_at = LocalDateTimeColumn(verbose_name="Last visit", format="j M Y")
     loyalty_status = tables.Column("Status")
 
     def __init__(self, *args, currency="USD", **kwargs):

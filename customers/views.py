@@ -20,7 +20,7 @@ class MemberListView(MerchantRequiredMixin, ExportableView, SingleTableView):
     export_name = "customers"
 
     def get_queryset(self):
-        self.search = self.request.GET.get("q", "")[:100]
+        self.search = self.request.GET.get("q", "").replace("\x00", "")[:100]
         return selectors.member_list(merchant=self.merchant, search=self.search)
 
     def get_table_kwargs(self):

@@ -43,6 +43,7 @@ class ProgramForm(forms.ModelForm):
                 self.add_error(name, f"Must be at most {high}.")
         if data.get("point_value") is not None and data["point_value"] <= 0:
             self.add_error("point_value", "A point must be worth more than zero.")
-        if data.get("points_expiry_days") is not None and data["points_expiry_days"] < 1:
-            self.add_error("points_expiry_days", "Leave empty for points that never expire, or at least 1 day.")
+        days = data.get("points_expiry_days")
+        if days is not None and not 1 <= days <= 3650:
+            self.add_error("points_expiry_days", "Leave empty for points that never expire, or 1 to 3650 days.")
         return data

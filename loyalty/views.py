@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.shortcuts import redirect
+from django.utils.functional import cached_property
 from django.views.generic import FormView
 
 from loyalty import selectors, services
@@ -16,8 +17,11 @@ class ProgramView(MerchantRequiredMixin, FormView):
     template_name = "loyalty/program.html"
     form_class = ProgramForm
 
+    @cached_property
+    def program(self):
+        return selectors.program_active(merchant=self.merchant)
+
     def get_form_kwargs(self):
-        self.program = selectors.program_active(merchant=self.merchant)
         return {**super().get_form_kwargs(), "instance": self.program}
 
     def form_valid(self, form):
@@ -30,7 +34,9 @@ class ProgramView(MerchantRequiredMixin, FormView):
         return redirect("program")
 
     def get_context_data(self, **kwargs):
-        context = super().get_context_data(nav="program", example_amount=EXAMPLE_AMOUNT, **kwargs)
+        context = super().get_context_data(
+            nav="program", example_amount=EXAMPLE_AMOUNT, has_program=self.program is not None, **kwargs
+        )
         if self.program:
             context["example_points"] = selectors.program_points_for(program=self.program, amount=EXAMPLE_AMOUNT)
             context["history"] = selectors.program_history(program=self.program)

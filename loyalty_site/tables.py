@@ -1,15 +1,55 @@
 """The one base table every dashboard table builds on."""
 
+from datetime import datetime
+
 import django_tables2 as tables
+from django.core.paginator import Paginator
+from django.utils import timezone
 from django_tables2.export import ExportMixin
 
 from loyalty_site.templatetags.money import format_money
+
+MAX_PER_PAGE = 100
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A value as a spreadsheet should read it: local times, and text that cannot run as a formula."""
+    if isinstance(value, datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 class BaseTable(tables.Table):
     class Meta:
         attrs = {"class": "table table-sm table-hover align-middle bg-white mb-0"}
         empty_text = "Nothing here yet."
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Sorted by a column with equal values, pages would skip and repeat rows: the primary key breaks ties.
+        data = self.data
+        sort = data.order_by
+
+        def order_by_then_pk(aliases):
+            sort(aliases)
+            queryset = getattr(data, "data", None)
+            if hasattr(queryset, "query") and "pk" not in queryset.query.order_by:
+                data.data = queryset.order_by(*queryset.query.order_by, "pk")
+
+        data.order_by = order_by_then_pk
+        self.order_by = self.order_by
+
+    def paginate(self, paginator_class=Paginator, per_page=None, page=1, *args, **kwargs):
+        if per_page is not None:
+            per_page = max(1, min(per_page, MAX_PER_PAGE))
+        return super().paginate(paginator_class, per_page, page, *args, **kwargs)
+
+    def as_values(self, exclude_columns=None):
+        for row in super().as_values(exclude_columns):
+            yield [csv_cell(value) for value in row]
 
 
 class MoneyColumn(tables.Column):
@@ -24,6 +64,13 @@ class MoneyColumn(tables.Column):
         return value
 
 
+class LocalDateTimeColumn(tables.DateTimeColumn):
+    """A time shown, and exported, in the merchant's time zone."""
+
+    def value(self, value):
+        return csv_cell(value) if isinstance(value, datetime) else value
+
+
 class NumberColumn(tables.Column):
     attrs = {"td": {"class": "text-end"}, "th": {"class": "text-end"}}
 
@@ -35,10 +82,15 @@ class NumberColumn(tables.Column):
 
 
 class ExportableView(ExportMixin):
-    """CSV export of the filtered rows: ?_export=csv."""
+    """CSV export of the filtered rows: ?_export=csv (other formats show the page)."""
 
     export_formats = ("csv",)
     exclude_columns = ()
+
+    def render_to_response(self, context, **kwargs):
+        if self.request.GET.get(self.export_trigger_param) not in (None, *self.export_formats):
+            return super(ExportMixin, self).render_to_response(context, **kwargs)
+        return super().render_to_response(context, **kwargs)
 
     def get_export_filename(self, export_format):
         return f"{self.export_name}-{self.merchant.merchant_code}.{export_format}"

@@ -6,6 +6,7 @@ from analytics.views import DailyAnalyticsView, HomeView
 from customers.card_views import CardCodeView, CardLiveQRView, CardView, JoinView
 from customers.views import MemberDetailView, MemberListView
 from loyalty.views import ProgramView
+from merchants.forms import PasswordResetForm
 from merchants.views import BusinessView, FlagsView, PosterView, StaffDeactivateView, StaffView, SwitchMerchantView
 from transactions.counter_views import CheckoutView, ReceiptView, ScanResolveView, ScanView
 from transactions.views import TransactionDetailView, TransactionListView
@@ -33,6 +34,11 @@ urlpatterns = [
     path("staff/<uuid:pk>/deactivate/", StaffDeactivateView.as_view(), name="staff_deactivate"),
     path("merchant/switch/", SwitchMerchantView.as_view(), name="switch_merchant"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "accounts/password_reset/",
+        auth_views.PasswordResetView.as_view(form_class=PasswordResetForm),
+        name="password_reset",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
 ]

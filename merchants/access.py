@@ -58,3 +58,9 @@ class MerchantRequiredMixin(LoginRequiredMixin):
         self.membership = membership
         self.merchant = membership.merchant
         return super().dispatch(request, *args, **kwargs)
+
+
+def axes_username(request, credentials) -> str:
+    """The login as django-axes counts failures: emails in any case are one login."""
+    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    return username.strip().lower()[:254]

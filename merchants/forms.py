@@ -1,10 +1,11 @@
 from django import forms
+from django.contrib.auth import forms as auth_forms
 
-from merchants.models import Merchant, MerchantStaff
+from merchants.models import Merchant, MerchantStaff, User
 
 
 class StaffInviteForm(forms.Form):
-    email = forms.EmailField(label="Email")
+    email = forms.EmailField(label="Email", max_length=254)
     role = forms.ChoiceField(
         label="Role",
         choices=MerchantStaff.Role.choices,
@@ -42,3 +43,10 @@ class BusinessForm(forms.ModelForm):
             for name in ("timezone", "currency"):
                 self.fields[name].disabled = True
                 self.fields[name].help_text = "Fixed once the merchant has sales: its days and figures are kept in it."
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Also for invited staff who never set a password (Django's form skips unusable passwords)."""
+
+    def get_users(self, email):
+        return User.objects.filter(email=email.strip().lower(), is_active=True)

@@ -1,6 +1,7 @@
 import django_filters
 from django import forms
 
+from analytics.forms import EARLIEST, LATEST
 from transactions import selectors
 from transactions.models import Transaction
 
@@ -11,6 +12,10 @@ class TransactionFilterForm(forms.Form):
     def clean(self):
         data = super().clean()
         first, last = data.get("date_from"), data.get("date_to")
+        for name in ("date_from", "date_to"):
+            if data.get(name) and not EARLIEST <= data[name] <= LATEST:
+                self.add_error(name, f"Choose a date between {EARLIEST:%Y} and {LATEST:%Y}.")
+                data[name] = None
         if first and last and first > last:
             self.add_error("date_to", "The end date is before the start date.")
         low, high = data.get("amount_min"), data.get("amount_max")

@@ -1,7 +1,7 @@
 import django_tables2 as tables
 from django.utils.html import format_html
 
-from loyalty_site.tables import BaseTable, MoneyColumn, NumberColumn
+from loyalty_site.tables import BaseTable, LocalDateTimeColumn, MoneyColumn, NumberColumn
 from transactions.models import Transaction
 
 BADGES = {
@@ -14,7 +14,7 @@ BADGES = {
 
 
 class TransactionTable(BaseTable):
-    created_at = tables.DateTimeColumn(
+    created_at = LocalDateTimeColumn(
         verbose_name="Time", format="j M Y H:i", linkify=("transaction", {"pk": tables.A("pk")})
     )
     customer = tables.Column("Customer", order_by=("customer__last_name", "customer__first_name"))

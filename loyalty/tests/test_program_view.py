@@ -51,6 +51,7 @@ def test_a_merchant_without_a_program_creates_one(as_role, merchant):
         ("max_redemption_percent", "150", "Must be at most 100."),
         ("point_value", "0", "A point must be worth more than zero."),
         ("points_expiry_days", "0", "Leave empty for points that never expire"),
+        ("points_expiry_days", "2000000000", "or 1 to 3650 days"),
         ("rounding", "up", "Select a valid choice."),
         ("name", "", "This field is required."),
     ],

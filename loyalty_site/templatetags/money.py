@@ -42,3 +42,9 @@ def money(amount, currency="USD"):
 @register.filter
 def points(value):
     return "" if value is None else f"{int(value):,}"
+
+
+@register.filter
+def label(value):
+    """A status value as words: at_risk -> at risk."""
+    return str(value or "").replace("_", " ")

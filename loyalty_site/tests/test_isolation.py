@@ -71,3 +71,51 @@ def test_nothing_of_another_merchant_leaks_into_lists(as_role, merchant, program
         assert "Zebedee" not in content and "77.77" not in content, page
     csv = client.get(reverse("transactions"), {"_export": "csv"}).content.decode()
     assert "Zebedee" not in csv
+
+
+BAD_QUERIES = [
+    ("transactions", {"per_page": "-1"}),
+    ("transactions", {"per_page": "100000"}),
+    ("transactions", {"page": "abc"}),
+    ("transactions", {"page": "99999"}),
+    ("transactions", {"sort": "nonsense"}),
+    ("transactions", {"date_to": "9999-12-31"}),
+    ("transactions", {"date_from": "0001-01-01"}),
+    ("transactions", {"customer": "\x00"}),
+    ("transactions", {"_export": "xlsx"}),
+    ("customers", {"q": "a\x00b"}),
+    ("customers", {"per_page": "0"}),
+    ("customers", {"_export": "json"}),
+    ("daily_analytics", {"date_to": "0001-01-01"}),
+    ("daily_analytics", {"date_from": "0001-01-01"}),
+    ("daily_analytics", {"date_from": "2999-01-01"}),
+    ("home", {"days": "-7"}),
+]
+
+
+@pytest.mark.parametrize(("page", "query"), BAD_QUERIES)
+def test_malformed_query_strings_never_end_in_a_500(as_role, merchant, program, customer, page, query):
+    complete_sale(merchant=merchant, customer=customer)
+    response = as_role("owner").get(reverse(page), query)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_pages_are_capped_at_a_hundred_rows(as_role, merchant, program, customer):
+    for _ in range(3):
+        complete_sale(merchant=merchant, customer=customer)
+    table = as_role("owner").get(reverse("transactions"), {"per_page": "100000"}).context["table"]
+    assert table.paginator.per_page == 100
+
+
+def test_a_long_or_odd_login_is_refused_without_an_error(client, db):
+    response = client.post(reverse("login"), {"username": "x" * 400 + "@shop.test", "password": "y"})
+    assert response.status_code == 200
+
+
+def test_failed_logins_count_for_the_email_in_any_case(client, staff, settings):
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        email = "OWNER@shop.test" if attempt % 2 else "owner@SHOP.test"
+        client.post(reverse("login"), {"username": email, "password": "wrong"})
+    response = client.post(reverse("login"), {"username": "Owner@Shop.Test", "password": "a-long-test-password"})
+    assert response.status_code == 429

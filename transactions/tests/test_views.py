@@ -138,3 +138,32 @@ def test_cashiers_see_todays_transactions_only(as_role, merchant, customer):
     assert client.get(reverse("transaction", args=[today.pk])).status_code == 200
     assert client.get(reverse("transaction", args=[old.pk])).status_code == 404
     assert as_role("manager").get(reverse("transaction", args=[old.pk])).status_code == 200
+
+
+def test_sorting_by_a_column_with_ties_pages_through_every_row_once(as_role, merchant, program, customer):
+    for _ in range(7):
+        complete_sale(merchant=merchant, customer=customer, amount="5.00")
+    client = as_role("owner")
+    seen = []
+    for page in (1, 2, 3):
+        response = client.get(reverse("transactions"), {"sort": "amount", "per_page": 3, "page": page})
+        seen += [row.record.pk for row in response.context["table"].page.object_list]
+    assert len(seen) == len(set(seen)) == 7
+
+
+def test_the_csv_has_local_times_and_no_formulas(as_role, merchant, program):
+    from customers.tests.factories import CustomerFactory
+
+    merchant.timezone = "Asia/Tokyo"
+    merchant.save()
+    sneaky = CustomerFactory(first_name='=HYPERLINK("http://evil.test")', last_name="")
+    sql(
+        "INSERT INTO transactions (merchant_id, customer_id, amount, status, completed_at, created_at) "
+        "VALUES (%s, %s, 10, 'completed', '2026-03-09 15:30+00', '2026-03-09 15:30+00')",
+        [merchant.id, sneaky.id],
+    )
+    [row] = csv.DictReader(
+        io.StringIO(as_role("owner").get(reverse("transactions"), {"_export": "csv"}).content.decode())
+    )
+    assert row["Time"] == "2026-03-10 00:30:00"
+    assert row["Customer"].startswith("'=HYPERLINK")
