@@ -31,6 +31,7 @@ class BusinessForm(forms.ModelForm):
             "subscription_plan",
             "timezone",
             "currency",
+            "allow_static_codes",
         )
         widgets = {"business_address": forms.Textarea(attrs={"rows": 2})}
 

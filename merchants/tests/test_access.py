@@ -232,3 +232,10 @@ def test_bad_business_details_are_explained_and_nothing_is_saved(as_role, mercha
     assert message in response.content.decode()
     merchant.refresh_from_db()
     assert merchant.business_name == before
+
+
+def test_a_merchant_turns_printed_codes_off(as_role, merchant):
+    data = {**BUSINESS, "subscription_plan": "basic", "business_email": merchant.business_email}
+    as_role("owner").post(reverse("business"), data)  # an unticked box is absent from the form
+    merchant.refresh_from_db()
+    assert merchant.allow_static_codes is False
