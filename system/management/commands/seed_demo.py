@@ -311,12 +311,14 @@ class DemoLoader:
         self.execute(
             "CREATE TEMP TABLE seed_members ON COMMIT DROP AS "
             "SELECT row_number() OVER () AS n, p.customer_id, m.id AS merchant_id, m.timezone, m.currency, "
-            "       (now() AT TIME ZONE m.timezone)::date AS today "
+            "       (now() AT TIME ZONE m.timezone)::date AS today, "
+            # days since the customer's first visit there: a third joined during the period
+            "       least(%s, 1 + floor(random() * %s * 1.5))::int AS member_days "
             "  FROM (SELECT DISTINCT c.id AS customer_id, 1 + floor(power(random(), 1.5) * %s)::int AS merchant_n "
             "          FROM (SELECT id, 1 + floor(random() * 3)::int AS k FROM seed_customers) c "
             "          JOIN generate_series(1, 3) g ON g <= c.k) p "
             "  JOIN seed_merchants m ON m.n = p.merchant_n",
-            [self.options["merchants"]],
+            [self.options["days"], self.options["days"], self.options["merchants"]],
         )
         self.execute("CREATE UNIQUE INDEX ON seed_members (n)")
         self.execute("ANALYZE seed_members")
@@ -324,12 +326,11 @@ class DemoLoader:
             "CREATE TEMP TABLE seed_sales (id uuid, merchant_id uuid, customer_id uuid, timezone text, "
             " currency text, amount numeric(12,2), status text, payment_method text, "
             " completed_at timestamptz, closed_at timestamptz, points_earned integer, points_reversed integer, "
-            " local_date date) "
+            " local_date date, points_redeemed integer, discount_amount numeric(12,2)) "
             " ON COMMIT DROP"
         )
 
     def sales(self, start, end):
-        days = self.options["days"]
         self.execute(
             "INSERT INTO seed_sales "
             f"SELECT {self.uid(SALE_KEY)}, m.merchant_id, m.customer_id, m.timezone, m.currency, "
@@ -339,22 +340,22 @@ class DemoLoader:
             "            WHEN r.s < 0.96 THEN 'cancelled' ELSE 'failed' END, "
             "       (ARRAY['card', 'card', 'card', 'cash', 'mobile', 'mobile', 'other'])"
             "           [1 + floor(random() * 7)::int], "
-            "       t.at, NULL, 0, 0, (t.at AT TIME ZONE m.timezone)::date "
+            "       t.at, NULL, 0, 0, (t.at AT TIME ZONE m.timezone)::date, 0, 0 "
             "  FROM generate_series(%s, %s - 1) i "
             "  CROSS JOIN LATERAL (SELECT random() AS s, random() AS pick, random() AS day, random() AS hour "
             "                       WHERE i IS NOT NULL) r "
             "  JOIN seed_members m ON m.n = 1 + floor(r.pick * (SELECT count(*) FROM seed_members))::int "
             # a day of the period, more sales lately, at a busy hour of the merchant's day
-            "  CROSS JOIN LATERAL (SELECT (m.today - floor(power(r.day, 1.2) * %s)::int "
+            "  CROSS JOIN LATERAL (SELECT (m.today - floor(power(r.day, 1.2) * m.member_days)::int "
             "                             + make_interval(hours => (ARRAY[7,8,8,9,9,10,11,12,12,12,13,13,14,15,16,"
             "                                 17,17,18,18,19,19,20,21])[1 + floor(r.hour * 23)::int], "
             "                                 mins => floor(random() * 60)::int, secs => floor(random() * 60)::int)"
             "                           ) AT TIME ZONE m.timezone AS at) planned "
             # later today than now: move it to an earlier day
             "  CROSS JOIN LATERAL (SELECT CASE WHEN planned.at <= now() THEN planned.at "
-            "                             ELSE planned.at - make_interval(days => 1 + floor(random() * %s)::int) END "
-            "                             AS at) t",
-            [start, end, days, days - 1 if days > 1 else 0],
+            "                             ELSE planned.at - make_interval(days => 1 + floor(random() * "
+            "                                  greatest(m.member_days - 1, 1))::int) END AS at) t",
+            [start, end],
         )
 
     def items(self):
@@ -385,6 +386,30 @@ class DemoLoader:
             "                  THEN least(completed_at + random() * interval '5 days', now()) END "
             "  FROM seed_merchants m WHERE m.id = seed_sales.merchant_id"
         )
+        # Some customers pay part of their latest purchase with points, as far as their earlier
+        # purchases allow (counting every refund of those, whenever it came) and the rules let them.
+        self.execute(
+            "WITH latest AS ("
+            "  SELECT s.id, s.status, m.program, s.amount, "
+            "         coalesce(sum(s.points_earned - s.points_reversed) OVER ("
+            "             PARTITION BY s.customer_id, s.merchant_id ORDER BY s.completed_at, s.id "
+            "             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before, "
+            "         row_number() OVER (PARTITION BY s.customer_id, s.merchant_id "
+            "             ORDER BY s.completed_at DESC, s.id DESC) AS newest "
+            "    FROM seed_sales s JOIN seed_merchants m ON m.id = s.merchant_id WHERE s.completed_at IS NOT NULL"
+            "), chosen AS ("
+            "  SELECT id, program, (least(floor(before / (program).min_redemption_points), "
+            "             floor(floor(amount * (program).max_redemption_percent) / 100 / (program).point_value "
+            "                   / (program).min_redemption_points)) * (program).min_redemption_points)::int AS points "
+            "    FROM latest WHERE newest = 1 AND status = 'completed' AND (program).min_redemption_points > 0 "
+            "     AND random() < 0.4"
+            ") "
+            "UPDATE seed_sales s SET points_redeemed = c.points, "
+            "       discount_amount = round(c.points * (c.program).point_value, 2), "
+            "       points_earned = loyalty_points_for(c.program, "
+            "                                          s.amount - round(c.points * (c.program).point_value, 2)) "
+            "  FROM chosen c WHERE c.id = s.id AND c.points >= (c.program).min_redemption_points"
+        )
 
     def load(self):
         """Write the tables in bulk, their secondary indexes built afterwards."""
@@ -403,11 +428,11 @@ class DemoLoader:
         )
         self.execute(
             "INSERT INTO transactions (id, merchant_id, customer_id, amount, currency, payment_method, status, "
-            " external_reference, description, points_earned, points_rate, points_reversed, completed_at, "
-            " refunded_at, cancelled_at, created_at, updated_at) "
+            " external_reference, description, points_earned, points_rate, points_reversed, points_redeemed, "
+            " discount_amount, completed_at, refunded_at, cancelled_at, created_at, updated_at) "
             "SELECT s.id, s.merchant_id, s.customer_id, s.amount, s.currency, s.payment_method, s.status, '', '', "
             "       s.points_earned, CASE WHEN s.status <> 'failed' THEN m.points_per_dollar END, "
-            "       s.points_reversed, s.completed_at, "
+            "       s.points_reversed, s.points_redeemed, s.discount_amount, s.completed_at, "
             "       CASE WHEN s.status = 'refunded' THEN s.closed_at END, "
             "       CASE WHEN s.status = 'cancelled' THEN s.closed_at END, "
             "       coalesce(s.completed_at, s.closed_at) - interval '20 seconds', "
@@ -422,7 +447,7 @@ class DemoLoader:
         self.execute(
             "CREATE TEMP TABLE seed_accounts ON COMMIT DROP AS "
             f"SELECT {self.uid('s.customer_id::text || s.merchant_id::text')} AS id, s.customer_id, s.merchant_id, "
-            "       sum(s.points_earned - s.points_reversed) AS points, "
+            "       sum(s.points_earned - s.points_reversed) AS earned, sum(s.points_redeemed) AS redeemed, "
             "       coalesce(sum(s.amount) FILTER (WHERE s.status = 'completed'), 0) AS spent, "
             "       count(*) FILTER (WHERE s.status = 'completed') AS sales, max(s.completed_at) AS last_visit, "
             "       min(s.completed_at) AS first_visit, "
@@ -433,7 +458,8 @@ class DemoLoader:
             "INSERT INTO customer_loyalty_accounts (id, customer_id, merchant_id, loyalty_program_id, current_points, "
             " total_points_earned, total_points_redeemed, total_spent, total_transactions, last_visit_at, created_at, "
             " updated_at) "
-            "SELECT a.id, a.customer_id, a.merchant_id, (m.program).id, a.points, a.points, 0, a.spent, a.sales, "
+            "SELECT a.id, a.customer_id, a.merchant_id, (m.program).id, a.earned - a.redeemed, a.earned, a.redeemed, "
+            "       a.spent, a.sales, "
             "       a.last_visit, a.first_visit, now() "
             "  FROM seed_accounts a JOIN seed_merchants m ON m.id = a.merchant_id ORDER BY a.id"
         )
@@ -441,14 +467,20 @@ class DemoLoader:
             "INSERT INTO points_transactions (id, customer_loyalty_account_id, transaction_id, transaction_type, "
             " points_change, balance_after, description, created_at) "
             f"SELECT {self.uid('kind || transaction_id::text')}, account_id, transaction_id, kind, change, "
-            "       sum(change) OVER (PARTITION BY account_id ORDER BY at, kind, transaction_id), description, at "
-            "  FROM (SELECT a.id AS account_id, s.id AS transaction_id, 'earn' AS kind, s.points_earned AS change, "
-            "               s.completed_at AS at, "
-            "               format('Earned on a purchase of %s %s', s.amount, s.currency) AS description "
+            "       sum(change) OVER (PARTITION BY account_id ORDER BY at, step, transaction_id), description, at "
+            "  FROM (SELECT a.id AS account_id, s.id AS transaction_id, 'redeem' AS kind, "
+            "               -s.points_redeemed AS change, s.completed_at AS at, 1 AS step, "
+            "               format('Paid %s %s of a purchase of %s %s', s.discount_amount, s.currency, s.amount, "
+            "                      s.currency) AS description "
+            "          FROM seed_sales s JOIN seed_accounts a USING (customer_id, merchant_id) "
+            "         WHERE s.points_redeemed > 0 "
+            "        UNION ALL "
+            "        SELECT a.id, s.id, 'earn', s.points_earned, s.completed_at, 2, "
+            "               format('Earned on a purchase of %s %s', s.amount, s.currency) "
             "          FROM seed_sales s JOIN seed_accounts a USING (customer_id, merchant_id) "
             "         WHERE s.completed_at IS NOT NULL AND s.points_earned > 0 "
             "        UNION ALL "
-            "        SELECT a.id, s.id, 'reverse', -s.points_reversed, s.closed_at, "
+            "        SELECT a.id, s.id, 'reverse', -s.points_reversed, s.closed_at, 3, "
             "               format('Taken back: purchase %s', s.status) "
             "          FROM seed_sales s JOIN seed_accounts a USING (customer_id, merchant_id) "
             "         WHERE s.points_reversed > 0) ledger"
