@@ -2,7 +2,7 @@ import django_tables2 as tables
 from django.utils.html import format_html
 
 from analytics.models import CustomerSummary
-from loyalty_site.tables import BaseTable, LocalDateTimeColumn, MoneyColumn, NumberColumn
+from loyalty_site.tables import WIDE_ONLY, BaseTable, LocalDateTimeColumn, MoneyColumn, NumberColumn
 
 BADGES = {
     "active": "success",
@@ -21,9 +21,9 @@ class MemberTable(BaseTable):
         order_by=("last_name", "first_name"),
         linkify=("customer", {"pk": tables.A("customer_id")}),
     )
-    customer_code = tables.Column("Code")
-    email = tables.Column()
-    phone = tables.Column()
+    customer_code = tables.Column("Code", attrs=WIDE_ONLY)
+    email = tables.Column(attrs=WIDE_ONLY)
+    phone = tables.Column(attrs=WIDE_ONLY)
     current_points = NumberColumn("Points")
     total_spent = MoneyColumn("Spent here")
     total_transactions = NumberColumn("Visits")

@@ -10,6 +10,7 @@ from django_tables2.export import ExportMixin
 from loyalty_site.templatetags.money import format_money
 
 MAX_PER_PAGE = 100
+WIDE_ONLY = {"th": {"class": "d-none d-md-table-cell"}, "td": {"class": "d-none d-md-table-cell"}}  # not on phones
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 

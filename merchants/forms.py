@@ -1,3 +1,5 @@
+import zoneinfo
+
 from django import forms
 from django.contrib.auth import forms as auth_forms
 
@@ -15,10 +17,28 @@ class StaffInviteForm(forms.Form):
     )
 
 
-class BusinessForm(forms.ModelForm):
-    """The merchant's details; billing fields are the owner's only."""
+CURRENCIES = (
+    "AED ARS AUD BRL CAD CHF CLP CNY COP CZK DKK EUR GBP HKD HUF IDR ILS INR JPY KRW MXN MYR NOK NZD PEN PHP "
+    "PLN SAR SEK SGD THB TRY USD VND ZAR"
+).split()
 
-    BILLING = ("business_email", "subscription_plan")
+
+def timezone_choices():
+    names = sorted(name for name in zoneinfo.available_timezones() if "/" in name and not name.startswith("Etc/"))
+    return [("UTC", "UTC"), *((name, name.replace("_", " ")) for name in names)]
+
+
+class BusinessForm(forms.ModelForm):
+    """The merchant's details; the billing email is the owner's only, the plan the platform's."""
+
+    BILLING = ("business_email",)
+
+    timezone = forms.ChoiceField(
+        label="Time zone",
+        choices=timezone_choices,
+        help_text="A merchant's day, its figures and its times are in this zone.",
+    )
+    currency = forms.ChoiceField(label="Currency", choices=[(c, c) for c in CURRENCIES])
 
     class Meta:
         model = Merchant
@@ -28,7 +48,6 @@ class BusinessForm(forms.ModelForm):
             "business_phone",
             "business_address",
             "business_email",
-            "subscription_plan",
             "timezone",
             "currency",
             "allow_static_codes",
@@ -40,10 +59,18 @@ class BusinessForm(forms.ModelForm):
         if not billing:
             for name in self.BILLING:
                 del self.fields[name]
+        if self.instance.currency not in CURRENCIES:
+            self.fields["currency"].choices += [(self.instance.currency, self.instance.currency)]
         if self.instance.pk and self.instance.transactions.exists():
             for name in ("timezone", "currency"):
                 self.fields[name].disabled = True
                 self.fields[name].help_text = "Fixed once the merchant has sales: its days and figures are kept in it."
+
+    def clean_business_email(self):
+        email = self.cleaned_data["business_email"].strip().lower()
+        if Merchant.objects.filter(business_email__iexact=email).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("Use another address: this one is taken.")
+        return email
 
 
 class PasswordResetForm(auth_forms.PasswordResetForm):

@@ -1,7 +1,7 @@
 import django_tables2 as tables
 from django.utils.html import format_html
 
-from loyalty_site.tables import BaseTable, LocalDateTimeColumn, MoneyColumn, NumberColumn
+from loyalty_site.tables import WIDE_ONLY, BaseTable, LocalDateTimeColumn, MoneyColumn, NumberColumn
 from transactions.models import Transaction
 
 BADGES = {
@@ -18,12 +18,12 @@ class TransactionTable(BaseTable):
         verbose_name="Time", format="j M Y H:i", linkify=("transaction", {"pk": tables.A("pk")})
     )
     customer = tables.Column("Customer", order_by=("customer__last_name", "customer__first_name"))
-    customer_code = tables.Column("Code", accessor="customer__customer_code", orderable=False)
+    customer_code = tables.Column("Code", accessor="customer__customer_code", orderable=False, attrs=WIDE_ONLY)
     amount = MoneyColumn()
-    payment_method = tables.Column("Payment")
+    payment_method = tables.Column("Payment", attrs=WIDE_ONLY)
     status = tables.Column()
     points_earned = NumberColumn("Points")
-    external_reference = tables.Column("Reference", orderable=False)
+    external_reference = tables.Column("Reference", orderable=False, attrs=WIDE_ONLY)
 
     def __init__(self, *args, currency="USD", **kwargs):
         self.currency = currency

@@ -182,7 +182,7 @@ BUSINESS = {
 
 def test_a_manager_edits_the_business_but_not_its_billing(as_role, merchant):
     client = as_role("manager")
-    assert "subscription_plan" not in client.get(reverse("business")).context["form"].fields
+    assert "business_email" not in client.get(reverse("business")).context["form"].fields
     response = client.post(
         reverse("business"), {**BUSINESS, "subscription_plan": "enterprise", "business_email": "hijack@example.test"}
     )
@@ -193,13 +193,21 @@ def test_a_manager_edits_the_business_but_not_its_billing(as_role, merchant):
     assert merchant.business_email != "hijack@example.test"
 
 
-def test_an_owner_changes_the_plan(as_role, merchant):
-    response = as_role("owner").post(
-        reverse("business"), {**BUSINESS, "subscription_plan": "premium", "business_email": "shop@new.test"}
-    )
+def test_an_owner_changes_the_billing_email_but_the_plan_is_the_platforms(as_role, merchant):
+    data = {**BUSINESS, "subscription_plan": "enterprise", "business_email": "Shop@New.test"}
+    response = as_role("owner").post(reverse("business"), data)
     assert response.status_code == 302
     merchant.refresh_from_db()
-    assert (merchant.subscription_plan, merchant.business_email) == ("premium", "shop@new.test")
+    assert (merchant.subscription_plan, merchant.business_email) == ("basic", "shop@new.test")
+
+
+def test_a_billing_email_taken_in_another_case_is_refused(as_role, merchant):
+    from merchants.tests.factories import MerchantFactory
+
+    other = MerchantFactory(business_email="taken@shop.test")
+    data = {**BUSINESS, "business_email": other.business_email.upper()}
+    response = as_role("owner").post(reverse("business"), data)
+    assert response.status_code == 200 and "this one is taken" in response.content.decode()
 
 
 def test_time_zone_and_currency_are_fixed_once_there_are_sales(as_role, merchant, program, customer):
@@ -217,8 +225,8 @@ def test_time_zone_and_currency_are_fixed_once_there_are_sales(as_role, merchant
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("timezone", "Mars/Olympus", "is not a time zone"),
-        ("currency", "usd", "three-letter ISO code"),
+        ("timezone", "Mars/Olympus", "Select a valid choice."),
+        ("currency", "usd", "Select a valid choice."),
         ("business_name", "", "This field is required."),
     ],
 )
