@@ -6,37 +6,31 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 
-from customers import qr, services, tokens
+from customers import qr, selectors, services, tokens
 from customers.forms import JoinForm
 from customers.models import Customer
-from loyalty.models import CustomerLoyaltyAccount
+from loyalty_site.urls_util import site_url
 from merchants.models import Merchant
 from system import codes
 from system.settings_store import setting
 
 
 def card_customer(token: str) -> Customer:
-    if len(token) != 64:
-        raise Http404("No such card.")
-    return get_object_or_404(Customer, card_token=token)
+    return get_object_or_404(Customer, card_token=token)  # the URL lets only 64 hex characters through
 
 
 @method_decorator(never_cache, name="dispatch")
 class CardView(View):
     def get(self, request, token):
         customer = card_customer(token)
-        accounts = (
-            CustomerLoyaltyAccount.objects.filter(customer=customer)
-            .select_related("merchant")
-            .order_by("merchant__business_name")
-        )
+        accounts = selectors.card_balances(customer=customer)
         return render(
             request,
             "customers/card.html",
             {
                 "customer": customer,
                 "accounts": accounts,
-                "live_qr": qr.qr_svg(tokens.card_token(customer.customer_code)),
+                "live_qr": qr.qr_svg(tokens.card_token(customer.pk)),
                 "static_qr": qr.qr_svg(customer.customer_code),
                 "refresh_seconds": 60,
                 "valid_minutes": max(1, setting("card.token_max_age_seconds") // 60),
@@ -50,7 +44,7 @@ class CardLiveQRView(View):
 
     def get(self, request, token):
         customer = card_customer(token)
-        return HttpResponse(qr.qr_svg(tokens.card_token(customer.customer_code)), content_type="image/svg+xml")
+        return HttpResponse(qr.qr_svg(tokens.card_token(customer.pk)), content_type="image/svg+xml")
 
 
 class CardCodeView(View):
@@ -83,7 +77,9 @@ class JoinView(View):
         form = JoinForm(request.POST)
         if not form.is_valid():
             return render(request, self.template, {"shop": shop, "form": form}, status=422)
-        result = services.customer_join(merchant=shop, base_url=request.build_absolute_uri("/"), **form.cleaned_data)
-        if result.new:
-            return redirect("card", token=result.customer.card_token)
-        return render(request, "customers/join_sent.html", {"shop": shop, "email": form.cleaned_data["email"]})
+        result = services.customer_join(merchant=shop, base_url=site_url(request), **form.cleaned_data)
+        if form.cleaned_data["email"]:
+            # The card's link goes to the address, new card or not: the screen never tells which,
+            # and nobody sees a card by typing someone else's email.
+            return render(request, "customers/join_sent.html", {"shop": shop, "email": form.cleaned_data["email"]})
+        return redirect("card", token=result.customer.card_token)

@@ -6,7 +6,7 @@ from django import forms
 class JoinForm(forms.Form):
     first_name = forms.CharField(label="First name", max_length=100)
     last_name = forms.CharField(label="Last name", max_length=100, required=False)
-    email = forms.EmailField(label="Email", required=False)
+    email = forms.EmailField(label="Email", required=False, max_length=254)
     phone = forms.CharField(
         label="Phone",
         max_length=32,

@@ -8,13 +8,25 @@ from django.shortcuts import get_object_or_404
 
 from analytics.models import CustomerSummary, CustomerVisit
 from customers.models import Customer
-from loyalty.models import PointsTransaction
+from loyalty.models import CustomerLoyaltyAccount, PointsTransaction
 from merchants.models import Merchant
 from transactions.models import Transaction
 
 
 def customer_get(customer_id) -> Customer | None:
     return Customer.objects.filter(pk=customer_id).first()
+
+
+def member_at(*, merchant: Merchant, customer: Customer) -> CustomerSummary | None:
+    return CustomerSummary.objects.filter(merchant=merchant, customer=customer).first()
+
+
+def card_balances(*, customer: Customer):
+    return (
+        CustomerLoyaltyAccount.objects.filter(customer=customer)
+        .select_related("merchant")
+        .order_by("merchant__business_name")
+    )
 
 
 def member_list(*, merchant: Merchant, search: str = "") -> QuerySet[CustomerSummary]:

@@ -1,7 +1,8 @@
 """The QR code of a customer's card page: a signed token that stops being accepted after a few minutes.
 
-The printed card carries the bare customer code instead (customers/qr.py), which any scanner
-reads, unless a merchant accepts only these tokens.
+It names the customer by their id, not by the printed code, so a photo of it gives nothing
+away; the counter accepts each token once. The printed card carries the bare customer code
+instead (customers/qr.py), which any scanner reads, unless a merchant accepts only these tokens.
 """
 
 from django.core import signing
@@ -16,16 +17,16 @@ class TokenError(ValueError):
         self.reason = reason  # expired_token or forged_token
 
 
-def card_token(customer_code: str) -> str:
-    return PREFIX + signing.TimestampSigner(salt=SALT).sign(customer_code)
+def card_token(customer_id) -> str:
+    return PREFIX + signing.TimestampSigner(salt=SALT).sign(str(customer_id))
 
 
 def is_card_token(text: str) -> bool:
     return text.strip().startswith(PREFIX)
 
 
-def customer_code_of(token: str, *, max_age_seconds: int) -> str:
-    """The customer code inside a card token; raises TokenError when it is expired or forged."""
+def customer_id_of(token: str, *, max_age_seconds: int) -> str:
+    """The customer id inside a card token; raises TokenError when it is expired or forged."""
     try:
         return signing.TimestampSigner(salt=SALT).unsign(token.strip()[len(PREFIX) :], max_age=max_age_seconds)
     except signing.SignatureExpired as error:

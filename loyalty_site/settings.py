@@ -131,6 +131,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 WHITENOISE_USE_FINDERS = True  # serve from the finders without collectstatic, in development too
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5-responsive.html"
+SITE_URL = env("SITE_URL", default="")  # e.g. https://loyalty.example.com, for the links in emails
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Loyalty <no-reply@loyalty.local>")
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from analytics.views import DailyAnalyticsView, HomeView
 from customers.card_views import CardCodeView, CardLiveQRView, CardView, JoinView
@@ -26,9 +26,9 @@ urlpatterns = [
     path("business/", BusinessView.as_view(), name="business"),
     path("poster/", PosterView.as_view(), name="poster"),
     path("flags/", FlagsView.as_view(), name="flags"),
-    path("card/<str:token>/", CardView.as_view(), name="card"),
-    path("card/<str:token>/live.svg", CardLiveQRView.as_view(), name="card_live_qr"),
-    path("card/<str:token>/code.<str:fmt>", CardCodeView.as_view(), name="card_code"),
+    re_path(r"^card/(?P<token>[0-9a-f]{64})/$", CardView.as_view(), name="card"),
+    re_path(r"^card/(?P<token>[0-9a-f]{64})/live\.svg$", CardLiveQRView.as_view(), name="card_live_qr"),
+    re_path(r"^card/(?P<token>[0-9a-f]{64})/code\.(?P<fmt>png|svg)$", CardCodeView.as_view(), name="card_code"),
     path("join/<str:merchant_code>/", JoinView.as_view(), name="join"),
     path("staff/", StaffView.as_view(), name="staff"),
     path("staff/<uuid:pk>/deactivate/", StaffDeactivateView.as_view(), name="staff_deactivate"),

@@ -1,4 +1,4 @@
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from merchants.models import Merchant, MerchantStaff
 
@@ -17,5 +17,5 @@ def flag_list(*, merchant: Merchant):
     return (
         FraudFlag.objects.filter(merchant=merchant)
         .select_related("customer", "reviewed_by")
-        .order_by("reviewed_at", "-created_at")[:200]
+        .order_by(F("reviewed_at").asc(nulls_first=True), "-created_at")[:200]
     )

@@ -7,6 +7,7 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from customers.qr import qr_svg
+from loyalty_site.urls_util import site_url
 from merchants import selectors, services
 from merchants.access import MANAGERS, OWNERS, SESSION_KEY, MerchantRequiredMixin, memberships_of
 from merchants.forms import BusinessForm, StaffInviteForm
@@ -37,7 +38,7 @@ class StaffView(MerchantRequiredMixin, FormView):
             membership = services.staff_invite(
                 merchant=self.merchant,
                 acting_user=self.request.user,
-                base_url=self.request.build_absolute_uri("/"),
+                base_url=site_url(self.request),
                 **form.cleaned_data,
             )
         except services.StaffError as error:
@@ -98,8 +99,8 @@ class PosterView(MerchantRequiredMixin, TemplateView):
     template_name = "merchants/poster.html"
 
     def get_context_data(self, **kwargs):
-        join_url = self.request.build_absolute_uri(
-            reverse("join", kwargs={"merchant_code": self.merchant.merchant_code})
+        join_url = site_url(self.request).rstrip("/") + reverse(
+            "join", kwargs={"merchant_code": self.merchant.merchant_code}
         )
         return super().get_context_data(nav="poster", join_url=join_url, join_qr=qr_svg(join_url), **kwargs)
 

@@ -145,6 +145,14 @@ class QRScanLog(UUIDModel):
     scanned_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    sale = models.OneToOneField(
+        "transactions.Transaction",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="scan",
+        help_text="The sale this scan was used for: one scan, one sale.",
+    )
     scanned_code = models.CharField(max_length=512)
     scan_result = models.CharField(max_length=32, choices=Result)
     ip_address = models.GenericIPAddressField(null=True, blank=True)

@@ -2,6 +2,7 @@
 
 from system.models import SystemSetting
 
+# key: (default, help); every one is a whole number of at least 1
 DEFAULTS = {
     "scan.max_failures": (5, "Failed scans from one user or address within the window before scanning pauses."),
     "scan.failure_window_minutes": (5, "The window in which failed scans are counted."),
@@ -12,16 +13,16 @@ DEFAULTS = {
         "More completed sales than this by one customer at one merchant within the window raise a flag.",
     ),
     "fraud.window_minutes": (10, "The window of fraud.max_sales."),
+    "scan.checkout_minutes": (10, "How long after a scan its sale can be completed."),
 }
 
 
-def setting(key: str):
-    """The typed value of `key`, or its default when the platform has not set it."""
+def setting(key: str) -> int:
+    """The value of `key`, or its default when the platform has not set it to a whole number of at least 1."""
     default, _ = DEFAULTS[key]
     found = SystemSetting.objects.filter(setting_key=key).first()
-    if found is None:
-        return default
     try:
-        return found.typed_value()
-    except ValueError:
+        value = int(found.setting_value) if found else default
+    except (TypeError, ValueError):
         return default
+    return value if value >= 1 else default

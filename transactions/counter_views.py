@@ -6,10 +6,10 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
-from analytics.models import CustomerSummary
 from customers import selectors as customer_selectors
 from loyalty import selectors as loyalty_selectors
 from merchants.access import MerchantRequiredMixin
+from system.settings_store import setting
 from transactions import selectors, services
 from transactions.forms import CheckoutForm, ItemFormSet
 from transactions.views import CashierTodayMixin
@@ -21,15 +21,34 @@ def client_ip(request) -> str | None:
 
 def customer_panel(merchant, customer) -> dict:
     """What the cashier sees of a scanned customer: name, points here, status, last visit."""
-    summary = CustomerSummary.objects.filter(merchant=merchant, customer=customer).first()
-    last_visit = summary.last_visit_at if summary else None
+    member = customer_selectors.member_at(merchant=merchant, customer=customer)
+    last_visit = member.last_visit_at if member else None
     return {
         "id": str(customer.pk),
         "name": customer.full_name,
         "code": customer.customer_code,
-        "points": summary.current_points if summary else 0,
-        "status": summary.loyalty_status if summary else "new here",
+        "points": member.current_points if member else 0,
+        "status": member.loyalty_status.replace("_", " ") if member else "new here",
         "last_visit": timezone.localtime(last_visit).strftime("%-d %b %Y") if last_visit else "first visit",
+    }
+
+
+def counter_context(merchant, *, form=None, items=None, customer=None) -> dict:
+    program = loyalty_selectors.program_active(merchant=merchant)
+    return {
+        "nav": "scan",
+        "form": form or CheckoutForm(),
+        "items": items or ItemFormSet(prefix="items"),
+        "program": program,
+        "customer": customer_panel(merchant, customer) if customer else None,
+        "rules": {
+            "point_value": str(program.point_value),
+            "min_points": program.min_redemption_points,
+            "max_percent": str(program.max_redemption_percent),
+            "currency": merchant.currency,
+        }
+        if program
+        else None,
     }
 
 
@@ -37,22 +56,7 @@ class ScanView(MerchantRequiredMixin, TemplateView):
     template_name = "transactions/scan.html"
 
     def get_context_data(self, **kwargs):
-        program = loyalty_selectors.program_active(merchant=self.merchant)
-        context = {
-            "nav": "scan",
-            "form": kwargs.get("form") or CheckoutForm(),
-            "items": kwargs.get("items") or ItemFormSet(prefix="items"),
-            "program": program,
-            "rules": {
-                "point_value": str(program.point_value),
-                "min_points": program.min_redemption_points,
-                "max_percent": str(program.max_redemption_percent),
-                "currency": self.merchant.currency,
-            }
-            if program
-            else None,
-        }
-        return super().get_context_data(**{**kwargs, **context})
+        return super().get_context_data(**counter_context(self.merchant), **kwargs)
 
 
 class ScanResolveView(MerchantRequiredMixin, View):
@@ -68,6 +72,7 @@ class ScanResolveView(MerchantRequiredMixin, View):
         )
         body = {"ok": outcome.ok, "result": outcome.result, "message": outcome.message}
         if outcome.ok:
+            body["scan"] = str(outcome.log.pk)
             body["customer"] = customer_panel(self.merchant, outcome.customer)
         return JsonResponse(body, status=200 if outcome.ok else 422)
 
@@ -78,6 +83,7 @@ class CheckoutView(MerchantRequiredMixin, View):
         items = ItemFormSet(request.POST, prefix="items")
         if form.is_valid() and items.is_valid():
             checkout = services.Checkout(
+                scan_id=form.cleaned_data["scan"],
                 customer_id=form.cleaned_data["customer"],
                 amount=form.cleaned_data["amount"],
                 payment_method=form.cleaned_data["payment_method"],
@@ -91,14 +97,14 @@ class CheckoutView(MerchantRequiredMixin, View):
                 form.add_error(None, str(error))
             else:
                 return redirect("receipt", pk=sale.pk)
-        scan = ScanView()
-        scan.setup(request)
-        scan.merchant, scan.membership = self.merchant, self.membership
-        context = scan.get_context_data(form=form, items=items)
-        customer_id = form.cleaned_data.get("customer") if hasattr(form, "cleaned_data") else None
-        customer = customer_selectors.customer_get(customer_id) if customer_id else None
-        if customer:
-            context["customer"] = customer_panel(self.merchant, customer)
+        # Show the customer again only for a scan of theirs by this cashier, here, still open.
+        scan = selectors.scan_for_checkout(
+            merchant=self.merchant,
+            user=request.user,
+            scan_id=request.POST.get("scan"),
+            minutes=setting("scan.checkout_minutes"),
+        )
+        context = counter_context(self.merchant, form=form, items=items, customer=scan.customer if scan else None)
         return render(request, "transactions/scan.html", context, status=422)
 
 
@@ -107,11 +113,10 @@ class ReceiptView(MerchantRequiredMixin, CashierTodayMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         sale = selectors.transaction_get(merchant=self.merchant, pk=self.kwargs["pk"], today_only=self.today_only)
-        balance = CustomerSummary.objects.filter(merchant=self.merchant, customer_id=sale.customer_id).first()
         return super().get_context_data(
             nav="scan",
             sale=sale,
             items=selectors.transaction_items(sale=sale),
-            balance=balance.current_points if balance else 0,
+            balance=selectors.balance_after_sale(sale=sale),
             **kwargs,
         )

@@ -5,13 +5,17 @@ from django import forms
 
 from transactions.models import Transaction
 
+MAX_AMOUNT = Decimal("1000000.00")
+
 
 class CheckoutForm(forms.Form):
+    scan = forms.UUIDField(widget=forms.HiddenInput)
     customer = forms.UUIDField(widget=forms.HiddenInput)
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100, initial=lambda: str(uuid.uuid4()))
     amount = forms.DecimalField(
         label="Amount",
         min_value=Decimal("0.01"),
+        max_value=MAX_AMOUNT,
         max_digits=12,
         decimal_places=2,
         widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal", "autocomplete": "off"}),

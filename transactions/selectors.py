@@ -2,7 +2,8 @@
 
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Q, QuerySet
+from django.core.exceptions import ValidationError
+from django.db.models import Min, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -10,7 +11,7 @@ from loyalty.models import PointsTransaction
 from merchants.models import Merchant
 from system import codes
 from system.codes import CUSTOMER_CODE_LENGTH
-from system.models import AuditLog
+from system.models import AuditLog, QRScanLog
 from transactions.models import Transaction
 
 
@@ -68,3 +69,73 @@ def filter_customer(qs: QuerySet, text: str) -> QuerySet:
             | Q(customer__email__icontains=word)
         )
     return qs.filter(condition)
+
+
+def customer_by_code(code: str):
+    from customers.models import Customer
+
+    return Customer.objects.filter(customer_code=code).first()
+
+
+def customer_by_id(customer_id):
+    from customers.models import Customer
+
+    try:
+        return Customer.objects.filter(pk=customer_id).first()
+    except (ValueError, ValidationError):
+        return None
+
+
+def card_token_used(*, customer, token: str) -> bool:
+    """A card token is good for one successful scan."""
+    return QRScanLog.objects.filter(customer=customer, scanned_code=token, scan_result="success").exists()
+
+
+def failed_scans(*, merchant: Merchant, since: datetime, **who) -> list[datetime]:
+    """When the distinct wrong codes of `who` (a user or an address) were first read since `since`."""
+    return list(
+        QRScanLog.objects.filter(merchant=merchant, created_at__gte=since, **who)
+        .exclude(scan_result__in=["success", "rate_limited"])
+        .values("scanned_code")
+        .annotate(first=Min("created_at"))
+        .values_list("first", flat=True)
+    )
+
+
+def scan_for_checkout(*, merchant: Merchant, user, scan_id, minutes: int) -> QRScanLog | None:
+    """A successful scan by `user` here, in the last `minutes`, not used for a sale yet."""
+    try:
+        return (
+            QRScanLog.objects.filter(
+                pk=scan_id,
+                merchant=merchant,
+                scanned_by=user,
+                scan_result="success",
+                sale=None,
+                created_at__gte=timezone.now() - timedelta(minutes=minutes),
+            )
+            .select_related("customer")
+            .first()
+        )
+    except (ValueError, ValidationError):
+        return None
+
+
+def sale_by_idempotency_key(*, merchant: Merchant, key: str) -> Transaction | None:
+    return Transaction.objects.filter(merchant=merchant, idempotency_key=key).first()
+
+
+def completed_sales_since(*, merchant: Merchant, customer, since: datetime) -> int:
+    return Transaction.objects.filter(
+        merchant=merchant, customer=customer, created_at__gte=since, status=Transaction.Status.COMPLETED
+    ).count()
+
+
+def balance_after_sale(*, sale: Transaction) -> int | None:
+    """The customer's points here right after `sale`: its earn row, else its redeem row, else none moved."""
+    rows = dict(
+        PointsTransaction.objects.filter(transaction=sale, transaction_type__in=["earn", "redeem"]).values_list(
+            "transaction_type", "balance_after"
+        )
+    )
+    return rows.get("earn", rows.get("redeem"))

@@ -5,8 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 from uuid import UUID
 
-from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
 from customers import tokens
@@ -16,11 +15,10 @@ from system import codes
 from system.audit import set_acting_user
 from system.models import FraudFlag, QRScanLog
 from system.settings_store import setting
+from transactions import selectors
 from transactions.models import Transaction
 
 Result = QRScanLog.Result
-FAILURES = [r for r in Result.values if r not in (Result.SUCCESS, Result.RATE_LIMITED)]
-SCAN_VALID_MINUTES = 30  # a checkout needs a successful scan of its customer this recently
 
 
 @dataclass
@@ -28,6 +26,7 @@ class ScanOutcome:
     result: str
     message: str
     customer: Customer | None = None
+    log: QRScanLog | None = None
 
     @property
     def ok(self) -> bool:
@@ -48,6 +47,7 @@ class CheckoutError(ValueError):
 
 @dataclass
 class Checkout:
+    scan_id: UUID
     customer_id: UUID
     amount: Decimal
     payment_method: str
@@ -57,21 +57,21 @@ class Checkout:
 
 
 def scan_is_rate_limited(*, merchant: Merchant, user: User, ip_address: str | None) -> bool:
-    """Too many failed scans by this user, or from this address, in a short window: paused for a while."""
+    """Too many failed scans by this user, or from this address, in a short window: paused for a while.
+
+    The same wrong code read again and again (a camera resting on it) counts once; an address,
+    which a shop's devices share, has three times a user's allowance.
+    """
     limit = setting("scan.max_failures")
     window = timedelta(minutes=setting("scan.failure_window_minutes"))
     block = timedelta(minutes=setting("scan.block_minutes"))
     now = timezone.now()
-    for who in ({"scanned_by": user}, {"ip_address": ip_address} if ip_address else None):
-        if who is None:
+    for who, allowed in (({"scanned_by": user}, limit), ({"ip_address": ip_address}, 3 * limit)):
+        if None in who.values():
             continue
-        times = sorted(
-            QRScanLog.objects.filter(
-                merchant=merchant, scan_result__in=FAILURES, created_at__gte=now - window - block, **who
-            ).values_list("created_at", flat=True)
-        )
-        for i in range(limit - 1, len(times)):
-            if times[i] - times[i - limit + 1] <= window and now - times[i] <= block:
+        times = sorted(selectors.failed_scans(merchant=merchant, since=now - window - block, **who))
+        for i in range(allowed - 1, len(times)):
+            if times[i] - times[i - allowed + 1] <= window and now - times[i] <= block:
                 return True
     return False
 
@@ -79,9 +79,16 @@ def scan_is_rate_limited(*, merchant: Merchant, user: User, ip_address: str | No
 def _identify(merchant: Merchant, text: str) -> ScanOutcome:
     if tokens.is_card_token(text):
         try:
-            code = tokens.customer_code_of(text, max_age_seconds=setting("card.token_max_age_seconds"))
+            customer_id = tokens.customer_id_of(text, max_age_seconds=setting("card.token_max_age_seconds"))
         except tokens.TokenError as error:
             return ScanOutcome(error.reason, str(error))
+        customer = selectors.customer_by_id(customer_id)
+        if customer is None:
+            return ScanOutcome(Result.UNKNOWN_CODE, "No customer has this code.")
+        if selectors.card_token_used(customer=customer, token=text):
+            return ScanOutcome(
+                Result.EXPIRED_TOKEN, "This card code was used already: ask the customer to reopen their card."
+            )
     else:
         try:
             code = codes.normalize(text, codes.CUSTOMER_CODE_LENGTH)
@@ -97,12 +104,12 @@ def _identify(merchant: Merchant, text: str) -> ScanOutcome:
                 Result.STATIC_CODE_REFUSED,
                 "Printed codes are not accepted here: ask for the QR code on the customer's card page.",
             )
-    customer = Customer.objects.filter(customer_code=code).first()
-    if customer is None:
-        return ScanOutcome(Result.UNKNOWN_CODE, "No customer has this code.")
+        customer = selectors.customer_by_code(code)
+        if customer is None:
+            return ScanOutcome(Result.UNKNOWN_CODE, "No customer has this code.")
     if customer.status != Customer.Status.ACTIVE:
         return ScanOutcome(Result.INACTIVE_CUSTOMER, f"This customer's card is {customer.status}.", customer)
-    return ScanOutcome(Result.SUCCESS, f"{customer.full_name}", customer)
+    return ScanOutcome(Result.SUCCESS, customer.full_name, customer)
 
 
 @transaction.atomic
@@ -110,7 +117,7 @@ def scan_resolve(
     *, merchant: Merchant, user: User, text: str, ip_address: str | None = None, user_agent: str = ""
 ) -> ScanOutcome:
     """Turn what the camera or the cashier read into a customer; every attempt is logged."""
-    text = (text or "").strip()[:512]
+    text = (text or "").replace("\x00", "").strip()[:512]
     if scan_is_rate_limited(merchant=merchant, user=user, ip_address=ip_address):
         outcome = ScanOutcome(
             Result.RATE_LIMITED,
@@ -118,34 +125,33 @@ def scan_resolve(
         )
     else:
         outcome = _identify(merchant, text)
-    QRScanLog.objects.create(
+    outcome.log = QRScanLog.objects.create(
         merchant=merchant,
         scanned_by=user,
         scanned_code=text,
         scan_result=outcome.result,
         customer=outcome.customer,
         ip_address=ip_address,
-        user_agent=user_agent[:1000],
+        user_agent=(user_agent or "").replace("\x00", "")[:1000],
     )
     return outcome
 
 
 def _refusal(error: IntegrityError) -> str:
     """The database's own words for a refused sale (a trigger's or a constraint's)."""
-    cause = error.__cause__
-    diag = getattr(cause, "diag", None)
-    constraint = getattr(diag, "constraint_name", None)
-    if constraint == "customer_loyalty_accounts_current_points_nonnegative":
+    diag = getattr(error.__cause__, "diag", None)
+    if getattr(diag, "constraint_name", None) == "customer_loyalty_accounts_current_points_nonnegative":
         return "The customer does not have that many points."
     message = getattr(diag, "message_primary", None) or str(error).split("\n")[0]
     return message[0].upper() + message[1:] + "." if message else "The sale was refused."
 
 
 def checkout_complete(*, merchant: Merchant, user: User, checkout: Checkout) -> tuple[Transaction, bool]:
-    """Record a completed sale; the database awards and redeems the points.
+    """Record a completed sale for a scan; the database awards and redeems the points.
 
-    Returns the sale and whether it is new: the same idempotency key again (a double click, a
-    resubmitted form) returns the first sale, and a different sale under a used key is refused.
+    Each successful scan makes one sale, within scan.checkout_minutes. Returns the sale and
+    whether it is new: the same idempotency key again (a double click, a resubmitted form)
+    returns the first sale, and a different sale under a used key is refused.
     """
     if checkout.items:
         total = sum((item.unit_price * item.quantity for item in checkout.items), Decimal("0"))
@@ -154,24 +160,22 @@ def checkout_complete(*, merchant: Merchant, user: User, checkout: Checkout) -> 
     existing = _replay(merchant, checkout)
     if existing:
         return existing, False
-    customer = Customer.objects.filter(pk=checkout.customer_id).first()
-    if customer is None or customer.status != Customer.Status.ACTIVE:
-        raise CheckoutError("This customer cannot buy with points here: scan their card again.")
-    scanned = QRScanLog.objects.filter(
-        merchant=merchant,
-        scanned_by=user,
-        customer=customer,
-        scan_result=Result.SUCCESS,
-        created_at__gte=timezone.now() - timedelta(minutes=SCAN_VALID_MINUTES),
+    scan = selectors.scan_for_checkout(
+        merchant=merchant, user=user, scan_id=checkout.scan_id, minutes=setting("scan.checkout_minutes")
     )
-    if not scanned.exists():
-        raise CheckoutError("Scan the customer's card first.")
+    if scan is None or scan.customer_id != checkout.customer_id:
+        existing = _replay(merchant, checkout)  # the same form, sent twice at once, may have just used the scan
+        if existing:
+            return existing, False
+        raise CheckoutError("Scan the customer's card again: each scan is good for one sale, for a few minutes.")
+    if scan.customer.status != Customer.Status.ACTIVE:
+        raise CheckoutError(f"This customer's card is {scan.customer.status}.")
     try:
         with transaction.atomic():
             set_acting_user(user)
             sale = Transaction.objects.create(
                 merchant=merchant,
-                customer=customer,
+                customer=scan.customer,
                 amount=checkout.amount,
                 payment_method=checkout.payment_method,
                 status=Transaction.Status.COMPLETED,
@@ -186,26 +190,37 @@ def checkout_complete(*, merchant: Merchant, user: User, checkout: Checkout) -> 
                     quantity=item.quantity,
                     unit_price=item.unit_price,
                 )
+            if not QRScanLog.objects.filter(pk=scan.pk, sale=None).update(sale=sale):
+                raise CheckoutError("This scan was used for another sale: scan the customer's card again.")
     except IntegrityError as error:
         existing = _replay(merchant, checkout)  # another request with this key won the race
         if existing:
             return existing, False
         raise CheckoutError(_refusal(error)) from error
+    except DataError as error:
+        raise CheckoutError("These figures are too large for one sale.") from error
     sale.refresh_from_db()
-    transaction.on_commit(lambda: flag_frequent_buyer(merchant=merchant, customer=customer))
+    transaction.on_commit(lambda: flag_frequent_buyer(merchant=merchant, customer=scan.customer), robust=True)
     return sale, True
 
 
-def _replay(merchant: Merchant, checkout: Checkout) -> Transaction | None:
-    sale = Transaction.objects.filter(merchant=merchant, idempotency_key=checkout.idempotency_key).first()
-    if sale is None:
-        return None
-    same = (sale.customer_id, sale.amount, sale.points_redeemed) == (
+def _same_sale(sale: Transaction, checkout: Checkout) -> bool:
+    items = sorted((i.product_name, i.quantity, i.unit_price) for i in sale.items.all())
+    asked = sorted((i.product_name, i.quantity, i.unit_price) for i in checkout.items)
+    return (sale.customer_id, sale.amount, sale.points_redeemed, sale.payment_method, items) == (
         checkout.customer_id,
         checkout.amount,
         checkout.points_to_redeem,
+        checkout.payment_method,
+        asked,
     )
-    if not same:
+
+
+def _replay(merchant: Merchant, checkout: Checkout) -> Transaction | None:
+    sale = selectors.sale_by_idempotency_key(merchant=merchant, key=checkout.idempotency_key)
+    if sale is None:
+        return None
+    if not _same_sale(sale, checkout):
         raise CheckoutError("This checkout form was already used for another sale: start a new one.")
     return sale
 
@@ -213,11 +228,8 @@ def _replay(merchant: Merchant, checkout: Checkout) -> Transaction | None:
 @transaction.atomic
 def flag_frequent_buyer(*, merchant: Merchant, customer: Customer) -> FraudFlag | None:
     """Flag a customer completing more than fraud.max_sales sales here within fraud.window_minutes."""
-    window = timedelta(minutes=setting("fraud.window_minutes"))
-    since = timezone.now() - window
-    sales = Transaction.objects.filter(
-        merchant=merchant, customer=customer, created_at__gte=since, status=Transaction.Status.COMPLETED
-    ).aggregate(n=Count("id"))["n"]
+    since = timezone.now() - timedelta(minutes=setting("fraud.window_minutes"))
+    sales = selectors.completed_sales_since(merchant=merchant, customer=customer, since=since)
     if sales <= setting("fraud.max_sales"):
         return None
     if FraudFlag.objects.filter(merchant=merchant, customer=customer, created_at__gte=since).exists():

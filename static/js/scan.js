@@ -8,7 +8,7 @@
   var form = document.getElementById("checkout-form");
   var rules = JSON.parse(document.getElementById("rules").textContent || "null");
   var csrf = form.querySelector("[name=csrfmiddlewaretoken]").value;
-  var scanning = false, busy = false, stream = null;
+  var scanning = false, busy = false, stream = null, rejected = null;
 
   function say(message) { status.textContent = message; }
   function fail(message) { scanError.textContent = message; scanError.hidden = false; }
@@ -36,7 +36,7 @@
       context.drawImage(video, 0, 0, canvas.width, canvas.height);
       var image = context.getImageData(0, 0, canvas.width, canvas.height);
       var code = jsQR(image.data, image.width, image.height, { inversionAttempts: "dontInvert" });
-      if (code && code.data) resolve(code.data);
+      if (code && code.data && code.data !== rejected) resolve(code.data);  // a refused code is not sent again
     }
     requestAnimationFrame(tick);
   }
@@ -48,17 +48,24 @@
       headers: { "X-CSRFToken": csrf, "Accept": "application/json" } })
       .then(function (response) { return response.json(); })
       .then(function (result) {
-        if (result.ok) { show(result.customer); return; }
+        if (result.ok) { show(result.customer, result.scan); return; }
         fail(result.message);
+        rejected = text;
+        if (result.result === "rate_limited") { stopCamera(); say("Scanning is paused."); return; }
         say("Point the camera at the customer's QR code.");
-        setTimeout(function () { busy = false; }, 1500);  // do not read the same bad code again at once
+        busy = false;
       })
       .catch(function () { fail("The server did not answer: try again."); busy = false; });
   }
 
-  function show(customer) {
+  function stopCamera() {
     scanning = false;
     if (stream) stream.getTracks().forEach(function (track) { track.stop(); });
+  }
+
+  function show(customer, scan) {
+    stopCamera();
+    form.elements.scan.value = scan;
     document.getElementById("scanner").hidden = true;
     document.getElementById("checkout").hidden = false;
     form.elements.customer.value = customer.id;
@@ -75,7 +82,7 @@
   document.getElementById("manual").addEventListener("submit", function (event) {
     event.preventDefault();
     var code = document.getElementById("manual-code").value.trim();
-    if (code) resolve(code);
+    if (code) { rejected = null; resolve(code); }
   });
 
   // line items: the amount is their total when there are any
@@ -87,6 +94,7 @@
       if (!isNaN(qty) && !isNaN(price)) { sum += Math.round(qty * price * 100); any = true; }
     });
     if (any) { form.elements.amount.value = (sum / 100).toFixed(2); }
+    else if (form.elements.amount.readOnly) { form.elements.amount.value = ""; }  // the last item went
     form.elements.amount.readOnly = rows.children.length > 0;
     preview();
   }
@@ -113,13 +121,15 @@
     var points = parseInt(form.elements.points_to_redeem.value || "0", 10), amount = parseFloat(form.elements.amount.value);
     var balance = parseInt(form.dataset.points || "0", 10);
     if (!points) { box.textContent = balance >= rules.min_points ? "Up to " + balance + " points can pay part of the bill." : ""; box.className = "col-6 small pt-4 text-secondary"; return; }
-    var discount = Math.round(points * parseFloat(rules.point_value) * 100) / 100;
-    var most = isNaN(amount) ? 0 : Math.floor(amount * parseFloat(rules.max_percent)) / 100;
+    // in cents, as the database counts: a discount of points x value, at most a share of the bill
+    var amountCents = isNaN(amount) ? NaN : Math.round(amount * 100);
+    var discountCents = Math.round(points * Math.round(parseFloat(rules.point_value) * 10000) / 100);
+    var mostCents = isNaN(amountCents) ? 0 : Math.floor(amountCents * Math.round(parseFloat(rules.max_percent) * 100) / 10000);
     var problem = points > balance ? "The customer has " + balance + " points." :
       points < rules.min_points ? "At least " + rules.min_points + " points." :
-      (!isNaN(amount) && discount > most) ? "Points pay at most " + rules.max_percent + "% of the bill (" + most.toFixed(2) + ")." : "";
+      (!isNaN(amountCents) && discountCents > mostCents) ? "Points pay at most " + rules.max_percent + "% of the bill (" + (mostCents / 100).toFixed(2) + ")." : "";
     box.className = "col-6 small pt-4 " + (problem ? "text-danger" : "text-success");
-    box.textContent = problem || (discount.toFixed(2) + " " + rules.currency + " off: the customer pays " + (isNaN(amount) ? "—" : (amount - discount).toFixed(2)) + ".");
+    box.textContent = problem || ((discountCents / 100).toFixed(2) + " " + rules.currency + " off: the customer pays " + (isNaN(amountCents) ? "—" : ((amountCents - discountCents) / 100).toFixed(2)) + ".");
   }
   form.addEventListener("input", preview);
 

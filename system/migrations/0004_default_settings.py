@@ -12,6 +12,7 @@ SETTINGS = {
         "More completed sales than this by one customer at one merchant within the window raise a flag.",
     ),
     "fraud.window_minutes": ("10", "The window of fraud.max_sales."),
+    "scan.checkout_minutes": ("10", "How long after a scan its sale can be completed."),
 }
 
 

@@ -23,7 +23,7 @@ from loyalty_site.testing import account_of, complete_sale, sql
 from merchants.models import Merchant, User
 from merchants.tests.factories import MerchantStaffFactory
 from system import codes
-from system.models import SystemSetting
+from system.models import QRScanLog, SystemSetting
 from transactions.models import Transaction, TransactionItem
 
 TABLES = [
@@ -76,6 +76,9 @@ def world(merchant, program, customer):
     account.refresh_from_db()
     assert (account.current_points, account.total_points_earned, account.total_points_redeemed) == (60, 10, 0)
     SystemSetting.objects.create(setting_key="points.expiry_warning_days", setting_value="30", value_type="integer")
+    QRScanLog.objects.create(
+        merchant=merchant, scanned_code=customer.customer_code, scan_result="success", customer=customer, sale=sale
+    )
     [(visit_date,)] = sql("SELECT visit_date FROM customer_visits WHERE customer_id = %s", [customer.id])
     [(analytics_date,)] = sql("SELECT date FROM merchant_daily_analytics WHERE merchant_id = %s", [merchant.id])
     merchant.refresh_from_db()
@@ -294,6 +297,7 @@ UNIQUES = [
     case("merchant_daily_analytics", "merchant_daily_analytics_merchant_date", {"date": lambda w: w.analytics_date}),
     case("customer_visits", "customer_visits_customer_merchant_date", {"visit_date": lambda w: w.visit_date}),
     case("system_settings", "system_settings_setting_key_key", {"setting_key": lambda w: w.setting_key}),
+    case("qr_scan_logs", "qr_scan_logs_sale_id_key", {"sale_id": lambda w: w.sale.id}),
 ]
 
 NOT_NULL = {

@@ -1,6 +1,7 @@
 """The counter: scanning, checkout, redemption limits, idempotency, first-time accounts, rate limits."""
 
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
@@ -12,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers import tokens
+from customers.tests.factories import CustomerFactory
 from loyalty.models import CustomerLoyaltyAccount
 from loyalty_site.testing import account_of, complete_sale, ledger_sum
 from system.models import FraudFlag, QRScanLog, SystemSetting
@@ -28,14 +30,20 @@ def scan(merchant, cashier, text, ip="10.0.0.1"):
     return services.scan_resolve(merchant=merchant, user=cashier, text=text, ip_address=ip, user_agent="test")
 
 
-def checkout(merchant, cashier, customer, amount="23.50", key="key-1", points=0, items=()):
+def checkout(
+    merchant, cashier, customer, amount="23.50", key="key-1", points=0, items=(), scan_id=None, payment_method="card"
+):
+    """A checkout of a fresh scan of `customer` (or of the scan `scan_id`)."""
+    if scan_id is None:
+        scan_id = services.scan_resolve(merchant=merchant, user=cashier, text=customer.customer_code).log.pk
     return services.checkout_complete(
         merchant=merchant,
         user=cashier,
         checkout=services.Checkout(
+            scan_id=scan_id,
             customer_id=customer.pk,
             amount=Decimal(amount),
-            payment_method="card",
+            payment_method=payment_method,
             idempotency_key=key,
             points_to_redeem=points,
             items=list(items),
@@ -56,8 +64,19 @@ def test_a_static_code_finds_the_customer_and_is_logged(merchant, cashier, custo
     )
 
 
-def test_a_card_token_finds_the_customer(merchant, cashier, customer):
-    assert scan(merchant, cashier, tokens.card_token(customer.customer_code)).customer == customer
+def test_a_card_token_finds_the_customer_once(merchant, cashier, customer):
+    token = tokens.card_token(customer.pk)
+    assert customer.customer_code not in token
+    assert scan(merchant, cashier, token).customer == customer
+    again = scan(merchant, cashier, token)
+    assert (again.ok, again.result) == (False, "expired_token") and "used already" in again.message
+
+
+def test_a_bad_setting_falls_back_to_its_default(merchant, cashier, customer):
+    SystemSetting.objects.update_or_create(
+        setting_key="scan.max_failures", defaults={"setting_value": "0", "value_type": "integer"}
+    )
+    assert scan(merchant, cashier, customer.customer_code).ok
 
 
 @pytest.mark.parametrize(
@@ -90,7 +109,7 @@ def test_an_inactive_customer_is_refused(merchant, cashier, customer):
 
 
 def test_an_expired_card_token_is_refused(merchant, cashier, customer, monkeypatch):
-    token = tokens.card_token(customer.customer_code)
+    token = tokens.card_token(customer.pk)
     later = signing.time.time() + 3600
     monkeypatch.setattr(signing.time, "time", lambda: later)
     assert scan(merchant, cashier, token).result == "expired_token"
@@ -100,21 +119,34 @@ def test_a_merchant_can_refuse_printed_codes_but_not_card_tokens(merchant, cashi
     merchant.allow_static_codes = False
     merchant.save()
     assert scan(merchant, cashier, customer.customer_code).result == "static_code_refused"
-    assert scan(merchant, cashier, tokens.card_token(customer.customer_code)).ok
+    assert scan(merchant, cashier, tokens.card_token(customer.pk)).ok
 
 
 def test_too_many_failed_scans_pause_scanning_for_that_user(merchant, cashier, customer):
-    for _ in range(5):
-        scan(merchant, cashier, "nonsense", ip=None)
+    for i in range(5):
+        scan(merchant, cashier, f"nonsense {i}", ip=None)
     outcome = scan(merchant, cashier, customer.customer_code, ip=None)
     assert (outcome.ok, outcome.result) == (False, "rate_limited")
     assert "paused" in outcome.message
 
 
+def test_the_same_wrong_code_again_and_again_counts_once(merchant, cashier, customer):
+    for _ in range(20):
+        scan(merchant, cashier, "a poster in front of the camera", ip=None)
+    assert scan(merchant, cashier, customer.customer_code, ip=None).ok
+
+
 def test_too_many_failed_scans_from_one_address_pause_it_for_everyone(merchant, staff, customer):
-    for _ in range(5):
-        scan(merchant, staff["cashier"], "nonsense", ip="10.9.9.9")
-    assert scan(merchant, staff["manager"], customer.customer_code, ip="10.9.9.9").result == "rate_limited"
+    from merchants.models import MerchantStaff, User
+
+    tills = []
+    for n in range(4):  # four tills behind one address, each under its own limit
+        tills.append(User.objects.create_user(f"till{n}@shop.test", "x"))
+        MerchantStaff.objects.create(merchant=merchant, user=tills[-1], role="cashier")
+    for n, till in enumerate(tills):
+        for i in range(4):
+            scan(merchant, till, f"nonsense {n}-{i}", ip="10.9.9.9")
+    assert scan(merchant, staff["owner"], customer.customer_code, ip="10.9.9.9").result == "rate_limited"
     assert scan(merchant, staff["owner"], customer.customer_code, ip="10.1.1.1").ok
 
 
@@ -122,16 +154,15 @@ def test_the_limits_are_system_settings(merchant, cashier, customer):
     SystemSetting.objects.update_or_create(
         setting_key="scan.max_failures", defaults={"setting_value": "2", "value_type": "integer"}
     )
-    scan(merchant, cashier, "nonsense")
+    scan(merchant, cashier, "nonsense 1")
     assert scan(merchant, cashier, customer.customer_code).ok
-    scan(merchant, cashier, "nonsense")
-    scan(merchant, cashier, "nonsense")
+    scan(merchant, cashier, "nonsense 2")
     assert scan(merchant, cashier, customer.customer_code).result == "rate_limited"
 
 
 def test_the_pause_ends(merchant, cashier, customer):
-    for _ in range(5):
-        scan(merchant, cashier, "nonsense")
+    for i in range(5):
+        scan(merchant, cashier, f"nonsense {i}")
     QRScanLog.objects.update(created_at=timezone.now() - timedelta(minutes=30))
     assert scan(merchant, cashier, customer.customer_code).ok
 
@@ -151,9 +182,34 @@ def test_checkout_awards_points_and_opens_the_account_of_a_first_time_customer(m
 
 
 def test_checkout_needs_a_scan_of_the_customer_first(merchant, program, cashier, customer):
-    with pytest.raises(services.CheckoutError, match="Scan the customer's card first"):
-        checkout(merchant, cashier, customer)
+    with pytest.raises(services.CheckoutError, match="Scan the customer's card again"):
+        checkout(merchant, cashier, customer, scan_id=uuid.uuid4())
     assert not Transaction.objects.exists()
+
+
+def test_a_scan_makes_one_sale(merchant, program, cashier, customer):
+    scan_id = scan(merchant, cashier, customer.customer_code).log.pk
+    checkout(merchant, cashier, customer, key="first", scan_id=scan_id)
+    with pytest.raises(services.CheckoutError, match="Scan the customer's card again"):
+        checkout(merchant, cashier, customer, key="second", scan_id=scan_id)
+    assert Transaction.objects.count() == 1
+
+
+def test_a_scan_is_good_for_a_few_minutes_only(merchant, program, cashier, customer):
+    scan_id = scan(merchant, cashier, customer.customer_code).log.pk
+    QRScanLog.objects.update(created_at=timezone.now() - timedelta(minutes=11))
+    with pytest.raises(services.CheckoutError, match="Scan the customer's card again"):
+        checkout(merchant, cashier, customer, scan_id=scan_id)
+
+
+def test_a_scan_of_another_customer_or_by_another_cashier_does_not_count(merchant, program, staff, customer):
+    other = CustomerFactory()
+    scan_id = scan(merchant, staff["cashier"], other.customer_code).log.pk
+    with pytest.raises(services.CheckoutError, match="Scan the customer's card again"):
+        checkout(merchant, staff["cashier"], customer, scan_id=scan_id)
+    mine = scan(merchant, staff["manager"], customer.customer_code).log.pk
+    with pytest.raises(services.CheckoutError, match="Scan the customer's card again"):
+        checkout(merchant, staff["cashier"], customer, scan_id=mine)
 
 
 def test_items_must_add_up_to_the_amount(merchant, program, cashier, customer):
@@ -163,25 +219,30 @@ def test_items_must_add_up_to_the_amount(merchant, program, cashier, customer):
 
 
 def test_the_same_key_again_records_one_sale(merchant, program, cashier, customer):
-    scan(merchant, cashier, customer.customer_code)
-    first, new = checkout(merchant, cashier, customer, key="same")
-    again, new_again = checkout(merchant, cashier, customer, key="same")
+    scan_id = scan(merchant, cashier, customer.customer_code).log.pk
+    first, new = checkout(merchant, cashier, customer, key="same", scan_id=scan_id)
+    again, new_again = checkout(merchant, cashier, customer, key="same", scan_id=scan_id)
     assert (new, new_again, first.pk) == (True, False, again.pk)
     assert Transaction.objects.count() == 1
-    with pytest.raises(services.CheckoutError, match="already used for another sale"):
-        checkout(merchant, cashier, customer, key="same", amount="99.00")
+    for different in (
+        {"amount": "99.00"},
+        {"payment_method": "cash"},
+        {"items": [services.Item("Cake", 1, Decimal("23.50"))]},
+    ):
+        with pytest.raises(services.CheckoutError, match="already used for another sale"):
+            checkout(merchant, cashier, customer, key="same", scan_id=scan_id, **different)
 
 
 @pytest.mark.django_db(transaction=True)
 def test_racing_submissions_of_one_form_record_one_sale(merchant, program, staff, customer):
     cashier = staff["cashier"]
-    scan(merchant, cashier, customer.customer_code)
+    scan_id = scan(merchant, cashier, customer.customer_code).log.pk
     start = threading.Barrier(6)
 
     def submit(_):
         start.wait()
         try:
-            return checkout(merchant, cashier, customer, key="double-click")[0].pk
+            return checkout(merchant, cashier, customer, key="double-click", scan_id=scan_id)[0].pk
         finally:
             connection.close()
 
@@ -248,9 +309,11 @@ def test_the_counter_page_resolves_by_json_and_completes_by_form(client, staff, 
     assert page.status_code == 200 and b'id="camera"' in page.content
     response = client.post(reverse("scan_resolve"), {"code": customer.customer_code})
     assert response.json()["customer"]["name"] == customer.full_name
+    scan_id = response.json()["scan"]
     bad = client.post(reverse("scan_resolve"), {"code": "nope"})
     assert bad.status_code == 422 and bad.json()["message"] == "This is not a customer code."
     form = {
+        "scan": scan_id,
         "customer": str(customer.pk),
         "idempotency_key": "k",
         "amount": "12.00",
@@ -275,15 +338,17 @@ def test_the_counter_page_resolves_by_json_and_completes_by_form(client, staff, 
         ("amount", "1e9999", "Ensure that there are no more than 12 digits in total."),
         ("payment_method", "gold", "Select a valid choice."),
         ("points_to_redeem", "-1", "Ensure this value is greater than or equal to 0."),
-        ("customer", "not-a-uuid", "Enter a valid UUID."),
+        ("customer", "not-a-uuid", "Scan the customer's card again."),
+        ("amount", "2000000", "Ensure this value is less than or equal to 1000000.00."),
     ],
 )
 def test_a_bad_checkout_form_says_what_is_wrong_and_records_nothing(
     client, staff, merchant, program, customer, field, value, message
 ):
     client.force_login(staff["cashier"])
-    client.post(reverse("scan_resolve"), {"code": customer.customer_code})
+    scan_id = client.post(reverse("scan_resolve"), {"code": customer.customer_code}).json()["scan"]
     form = {
+        "scan": scan_id,
         "customer": str(customer.pk),
         "idempotency_key": "k",
         "amount": "12.00",

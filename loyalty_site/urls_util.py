@@ -1,0 +1,6 @@
+from django.conf import settings
+
+
+def site_url(request) -> str:
+    """The address links in emails start with: SITE_URL when set, else the address of this request."""
+    return settings.SITE_URL or request.build_absolute_uri("/")
