@@ -21,7 +21,7 @@ def local_midnight(day: date) -> datetime:
 
 
 def transaction_list(*, merchant: Merchant, today_only: bool = False) -> QuerySet[Transaction]:
-    qs = Transaction.objects.filter(merchant=merchant).select_related("customer").order_by("-created_at")
+    qs = Transaction.objects.filter(merchant=merchant).select_related("customer", "created_by").order_by("-created_at")
     if today_only:
         qs = qs.filter(created_at__gte=local_midnight(timezone.localdate()))
     return qs

@@ -73,3 +73,8 @@ def test_daily_analytics_range_errors_are_shown_next_to_the_fields(as_role):
     assert "The end date is before the start date." in response.content.decode()
     response = as_role("owner").get(reverse("daily_analytics"), {"date_from": "someday"})
     assert "Enter a valid date." in response.content.decode()
+
+
+def test_daily_analytics_of_a_new_merchant_is_an_intentional_empty_state(as_role):
+    page = as_role("owner").get(reverse("daily_analytics")).content.decode()
+    assert "No sales in these days" in page and 'data-chart="chart-sales"' not in page
