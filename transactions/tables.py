@@ -33,14 +33,15 @@ class TransactionTable(BaseTable):
         model = Transaction
         fields = (
             "created_at",
-            "customer",
-            "customer_code",
             "amount",
-            "payment_method",
+            "customer",
             "status",
             "points_earned",
+            "payment_method",
+            "customer_code",
             "external_reference",
         )
+        sequence = fields
         order_by = "-created_at"
 
     def render_customer(self, record):

@@ -77,7 +77,7 @@ def test_owner_filters_transactions_and_exports_the_rows(browser, live_server, d
     page.get_by_role("link", name="Transactions", exact=True).click()
     page.get_by_label("Status").select_option("refunded")
     page.get_by_role("button", name="Filter").click()
-    statuses = page.locator("table tbody td:nth-child(6)").all_inner_texts()
+    statuses = page.locator("table tbody td:nth-child(4)").all_inner_texts()
     assert statuses and set(statuses) == {"refunded"}
     shoot(page, "transactions-refunded")
 
