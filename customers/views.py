@@ -1,6 +1,9 @@
 from datetime import timedelta
 
+from django.contrib import messages
+from django.shortcuts import redirect
 from django.utils import timezone
+from django.views import View
 from django.views.generic import TemplateView
 from django_tables2 import SingleTableView
 
@@ -8,8 +11,10 @@ from analytics import charts
 from customers import selectors
 from customers.qr import qr_svg
 from customers.tables import MemberTable
+from loyalty import services as loyalty_services
+from loyalty.forms import AdjustmentForm
 from loyalty_site.tables import ExportableView
-from merchants.access import MANAGERS, MerchantRequiredMixin
+from merchants.access import MANAGERS, OWNERS, MerchantRequiredMixin
 
 
 class MemberListView(MerchantRequiredMixin, ExportableView, SingleTableView):
@@ -46,5 +51,36 @@ class MemberDetailView(MerchantRequiredMixin, TemplateView):
             qr=qr_svg(member.customer_code),
             chart_activity=charts.customer_activity(months, self.merchant.currency),
             has_visits=bool(months),
+            adjustment_form=AdjustmentForm(),
             **kwargs,
         )
+
+
+class MemberAdjustView(MerchantRequiredMixin, View):
+    """An owner adds or takes points by hand, with a reason."""
+
+    roles = OWNERS
+
+    def post(self, request, pk):
+        member = selectors.member_get(merchant=self.merchant, customer_id=pk)
+        form = AdjustmentForm(request.POST)
+        if form.is_valid():
+            try:
+                loyalty_services.points_adjust(
+                    merchant=self.merchant,
+                    customer_id=member.customer_id,
+                    acting_user=request.user,
+                    **form.cleaned_data,
+                )
+            except loyalty_services.AdjustmentError as error:
+                messages.error(request, str(error))
+            else:
+                messages.success(
+                    request, f"{form.cleaned_data['points_change']:+d} points: {form.cleaned_data['reason']}"
+                )
+        else:
+            messages.error(
+                request,
+                " ".join(f"{form.fields[name].label}: {' '.join(errors)}" for name, errors in form.errors.items()),
+            )
+        return redirect("customer", pk=member.customer_id)

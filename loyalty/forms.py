@@ -47,3 +47,16 @@ class ProgramForm(forms.ModelForm):
         if days is not None and not 1 <= days <= 3650:
             self.add_error("points_expiry_days", "Leave empty for points that never expire, or 1 to 3650 days.")
         return data
+
+
+class AdjustmentForm(forms.Form):
+    points_change = forms.IntegerField(
+        label="Points", min_value=-1_000_000, max_value=1_000_000, help_text="Positive to add, negative to take away."
+    )
+    reason = forms.CharField(label="Reason", max_length=200)
+
+    def clean_points_change(self):
+        points = self.cleaned_data["points_change"]
+        if points == 0:
+            raise forms.ValidationError("An adjustment moves at least one point.")
+        return points

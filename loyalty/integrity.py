@@ -89,3 +89,32 @@ def analytics_differences(cursor) -> list[tuple]:
     except _Undo:
         pass
     return sorted(live ^ rebuilt, key=str)
+
+
+LEDGER_CHECK = f"""
+    SELECT c.customer_code, m.merchant_code, a.current_points, a.total_points_earned, a.total_points_redeemed,
+           coalesce(l.total, 0), coalesce(l.earned, 0), coalesce(l.redeemed, 0)
+      FROM customer_loyalty_accounts a
+      JOIN customers c ON c.id = a.customer_id
+      JOIN merchants m ON m.id = a.merchant_id
+      LEFT JOIN (SELECT customer_loyalty_account_id AS id, sum(points_change) AS total,
+                        coalesce(sum(points_change) FILTER (WHERE {EARNED}), 0) AS earned,
+                        coalesce(-sum(points_change) FILTER (WHERE {REDEEMED}), 0) AS redeemed
+                   FROM points_transactions GROUP BY 1) l ON l.id = a.id
+     WHERE (a.current_points, a.total_points_earned, a.total_points_redeemed)
+           <> (coalesce(l.total, 0), coalesce(l.earned, 0), coalesce(l.redeemed, 0))
+        OR a.current_points < 0
+     ORDER BY m.merchant_code, c.customer_code
+"""
+
+
+def ledger_errors() -> list[str]:
+    """One line per account whose points or totals differ from its ledger (check_ledger)."""
+    with connection.cursor() as cursor:
+        cursor.execute(LEDGER_CHECK)
+        rows = cursor.fetchall()
+    return [
+        f"customer {row[0]} at merchant {row[1]}: points {row[2]}, earned {row[3]}, redeemed {row[4]}; "
+        f"the ledger says {row[5]}, {row[6]}, {row[7]}"
+        for row in rows
+    ]

@@ -1,6 +1,6 @@
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
-from loyalty.models import LoyaltyProgram
+from loyalty.models import CustomerLoyaltyAccount, LoyaltyProgram, PointsTransaction
 from merchants.models import Merchant, User
 from system.audit import set_acting_user
 
@@ -20,3 +20,35 @@ def program_update(*, merchant: Merchant, acting_user: User, **rules) -> Loyalty
     program.full_clean()
     program.save()
     return program
+
+
+class AdjustmentError(ValueError):
+    """A manual adjustment that is refused; the message says why."""
+
+
+@transaction.atomic
+def points_adjust(
+    *, merchant: Merchant, customer_id, points_change: int, reason: str, acting_user: User
+) -> PointsTransaction:
+    """Add or take points by hand, with a reason; the ledger row names who did it."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise AdjustmentError("Give a reason for the adjustment.")
+    if not points_change:
+        raise AdjustmentError("An adjustment moves at least one point.")
+    account = CustomerLoyaltyAccount.objects.filter(merchant=merchant, customer_id=customer_id).first()
+    if account is None:
+        raise AdjustmentError("This customer is not a member here.")
+    set_acting_user(acting_user)
+    try:
+        with transaction.atomic():
+            return PointsTransaction.objects.create(
+                customer_loyalty_account=account,
+                transaction_type=PointsTransaction.Type.ADJUST,
+                points_change=points_change,
+                description=f"Adjusted by hand: {reason}"[:255],
+                created_by=acting_user,
+            )
+    except IntegrityError as error:
+        balance = CustomerLoyaltyAccount.objects.values_list("current_points", flat=True).get(pk=account.pk)
+        raise AdjustmentError(f"The customer has {balance} points: that would take the balance below zero.") from error

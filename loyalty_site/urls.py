@@ -4,12 +4,12 @@ from django.urls import include, path, re_path
 
 from analytics.views import DailyAnalyticsView, HomeView
 from customers.card_views import CardCodeView, CardLiveQRView, CardView, JoinView
-from customers.views import MemberDetailView, MemberListView
+from customers.views import MemberAdjustView, MemberDetailView, MemberListView
 from loyalty.views import ProgramView
 from merchants.forms import PasswordResetForm
 from merchants.views import BusinessView, FlagsView, PosterView, StaffDeactivateView, StaffView, SwitchMerchantView
 from transactions.counter_views import CheckoutView, ReceiptView, ScanResolveView, ScanView
-from transactions.views import TransactionDetailView, TransactionListView
+from transactions.views import TransactionDetailView, TransactionListView, TransactionRefundView
 
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),
@@ -19,8 +19,10 @@ urlpatterns = [
     path("scan/receipt/<uuid:pk>/", ReceiptView.as_view(), name="receipt"),
     path("transactions/", TransactionListView.as_view(), name="transactions"),
     path("transactions/<uuid:pk>/", TransactionDetailView.as_view(), name="transaction"),
+    path("transactions/<uuid:pk>/refund/", TransactionRefundView.as_view(), name="transaction_refund"),
     path("customers/", MemberListView.as_view(), name="customers"),
     path("customers/<uuid:pk>/", MemberDetailView.as_view(), name="customer"),
+    path("customers/<uuid:pk>/adjust/", MemberAdjustView.as_view(), name="customer_adjust"),
     path("analytics/", DailyAnalyticsView.as_view(), name="daily_analytics"),
     path("program/", ProgramView.as_view(), name="program"),
     path("business/", BusinessView.as_view(), name="business"),

@@ -240,3 +240,19 @@ def flag_frequent_buyer(*, merchant: Merchant, customer: Customer) -> FraudFlag 
         reason=f"{sales} sales by {customer.full_name} ({customer.customer_code}) within "
         f"{setting('fraud.window_minutes')} minutes",
     )
+
+
+class RefundError(ValueError):
+    """A refund that is refused; the message says why."""
+
+
+@transaction.atomic
+def transaction_refund(*, merchant: Merchant, transaction_id, acting_user: User) -> Transaction:
+    """Refund a completed sale in full; the database takes back its points and totals."""
+    set_acting_user(acting_user)
+    updated = Transaction.objects.filter(
+        pk=transaction_id, merchant=merchant, status=Transaction.Status.COMPLETED
+    ).update(status=Transaction.Status.REFUNDED)
+    if not updated:
+        raise RefundError("Only a completed sale can be refunded, once.")
+    return Transaction.objects.get(pk=transaction_id)

@@ -1,11 +1,14 @@
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.views import View
 from django.views.generic import TemplateView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
 from loyalty_site.tables import ExportableView
-from merchants.access import MerchantRequiredMixin
+from merchants.access import MANAGERS, MerchantRequiredMixin
 from merchants.models import MerchantStaff
-from transactions import selectors
+from transactions import selectors, services
 from transactions.filters import TransactionFilter
 from transactions.tables import TransactionTable
 
@@ -48,3 +51,21 @@ class TransactionDetailView(MerchantRequiredMixin, CashierTodayMixin, TemplateVi
             history=selectors.transaction_history(sale=sale),
             **kwargs,
         )
+
+
+class TransactionRefundView(MerchantRequiredMixin, View):
+    """Refund a completed sale in full: its points and totals are taken back."""
+
+    roles = MANAGERS
+
+    def post(self, request, pk):
+        try:
+            sale = services.transaction_refund(merchant=self.merchant, transaction_id=pk, acting_user=request.user)
+        except services.RefundError as error:
+            selectors.transaction_get(merchant=self.merchant, pk=pk)  # another merchant's sale: 404
+            messages.error(request, str(error))
+        else:
+            taken = f"; {sale.points_reversed} points taken back" if sale.points_reversed else ""
+            given = f"; {sale.points_redeemed} points given back" if sale.points_redeemed else ""
+            messages.success(request, f"Refunded {sale.amount} {sale.currency}{taken}{given}.")
+        return redirect("transaction", pk=pk)

@@ -34,6 +34,8 @@ def someone_elses(db):
     return {
         "transaction": ("get", sale.pk),
         "receipt": ("get", sale.pk),
+        "transaction_refund": ("post", sale.pk),
+        "customer_adjust": ("post", sale.customer_id),
         "customer": ("get", sale.customer_id),
         "staff_deactivate": ("post", membership.pk),
     }
