@@ -16,6 +16,8 @@ class ProgramForm(forms.ModelForm):
             "point_value",
             "max_redemption_percent",
             "points_expiry_days",
+            "max_points_per_transaction",
+            "earn_on_total",
         )
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
         help_texts = {
@@ -43,6 +45,9 @@ class ProgramForm(forms.ModelForm):
                 self.add_error(name, f"Must be at most {high}.")
         if data.get("point_value") is not None and data["point_value"] <= 0:
             self.add_error("point_value", "A point must be worth more than zero.")
+        cap = data.get("max_points_per_transaction")
+        if cap is not None and cap < 1:
+            self.add_error("max_points_per_transaction", "Leave empty for no cap, or at least 1 point.")
         days = data.get("points_expiry_days")
         if days is not None and not 1 <= days <= 3650:
             self.add_error("points_expiry_days", "Leave empty for points that never expire, or 1 to 3650 days.")

@@ -46,6 +46,15 @@ class LoyaltyProgram(TimeStampedModel):
     points_expiry_days = models.IntegerField(
         null=True, blank=True, help_text="Points expire this many days after they are earned; empty for never."
     )
+    max_points_per_transaction = models.IntegerField(
+        "most points per sale", null=True, blank=True, help_text="A cap on the points one sale earns; empty for none."
+    )
+    earn_on_total = models.BooleanField(
+        "earn on the whole bill",
+        default=False,
+        db_default=False,
+        help_text="On: points are earned on the bill before points pay part of it. Off: on what is paid.",
+    )
     is_active = models.BooleanField(default=True, db_default=True)
 
     class Meta:
@@ -75,6 +84,10 @@ class LoyaltyProgram(TimeStampedModel):
             models.CheckConstraint(
                 condition=models.Q(points_expiry_days__gt=0) | models.Q(points_expiry_days=None),
                 name="loyalty_programs_expiry_days_positive",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_points_per_transaction__gt=0) | models.Q(max_points_per_transaction=None),
+                name="loyalty_programs_max_points_positive",
             ),
         ]
 

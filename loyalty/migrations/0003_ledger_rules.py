@@ -14,6 +14,7 @@ BEGIN
     END IF;
     exact := CASE WHEN program.rounding = 'nearest' THEN round(amount * program.points_per_dollar)
                   ELSE floor(amount * program.points_per_dollar) END;
+    exact := least(exact, coalesce(program.max_points_per_transaction, exact));
     IF exact > 2147483647 THEN
         RAISE EXCEPTION 'a purchase of % earns more points than an account can hold', amount
             USING ERRCODE = 'check_violation';

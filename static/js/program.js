@@ -10,6 +10,8 @@
     if (isNaN(amount) || isNaN(rate) || amount < 0 || rate < 0) { earn.textContent = "Enter an amount and points per unit."; return; }
     var exact = Math.round(amount * rate * 1e6) / 1e6;  // decimal arithmetic as in the database
     var points = amount < minimum ? 0 : (form.elements.rounding.value === "nearest" ? Math.round(exact) : Math.floor(exact));
+    var cap = value("max_points_per_transaction");
+    if (!isNaN(cap) && cap > 0) points = Math.min(points, cap);
     earn.textContent = "A purchase of " + amount.toFixed(2) + " earns " + points + " point" + (points === 1 ? "" : "s") +
       (amount < minimum ? " (below the minimum spend of " + minimum.toFixed(2) + ")." : ".");
     var worth = value("point_value"), need = value("min_redemption_points"), share = value("max_redemption_percent");

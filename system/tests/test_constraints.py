@@ -172,6 +172,7 @@ def case(table, rule, change):
 # (table inserted into, constraint, bad values). Points columns of an account move only through
 # the ledger, so their checks are reached by inserting a ledger row.
 CHECKS = [
+    case("loyalty_programs", "loyalty_programs_max_points_positive", {"max_points_per_transaction": 0}),
     case("transactions", "transactions_points_redeemed_nonnegative", {"points_redeemed": -1}),
     case("merchants", "merchants_status_valid", {"status": "closed"}),
     case("merchants", "merchants_subscription_plan_valid", {"subscription_plan": "gold"}),
@@ -326,6 +327,7 @@ NOT_NULL = {
         "point_value",
         "max_redemption_percent",
         "is_active",
+        "earn_on_total",
     ],
     "customer_loyalty_accounts": ["current_points", "total_points_earned", "total_points_redeemed"],
     "points_transactions": ["transaction_type", "points_change", "description"],

@@ -124,7 +124,8 @@ BEGIN
         END IF;
         IF has_program THEN
             NEW.points_rate := program.points_per_dollar;
-            NEW.points_earned := loyalty_points_for(program, NEW.amount - NEW.discount_amount);
+            NEW.points_earned := loyalty_points_for(program, CASE WHEN program.earn_on_total THEN NEW.amount
+                                                                  ELSE NEW.amount - NEW.discount_amount END);
         END IF;
     END IF;
     RETURN NEW;

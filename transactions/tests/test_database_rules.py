@@ -313,3 +313,19 @@ def test_the_time_zone_of_a_merchant_with_sales_cannot_change(merchant, program,
     merchant.timezone = "Asia/Tokyo"
     with pytest.raises(ValidationError, match="cannot change once the merchant has sales"):
         merchant.full_clean()
+
+
+def test_a_program_caps_the_points_of_one_sale(merchant, program, customer):
+    program.max_points_per_transaction = 50
+    program.save()
+    assert complete_sale(merchant=merchant, customer=customer, amount="80.00").points_earned == 50
+
+
+def test_points_are_earned_on_what_is_paid_unless_the_program_says_the_whole_bill(merchant, program, customer):
+    complete_sale(merchant=merchant, customer=customer, amount="300.00")
+    paid = complete_sale(merchant=merchant, customer=customer, amount="20.00", points_redeemed=100)
+    assert (paid.discount_amount, paid.points_earned) == (Decimal("1.00"), 19)
+    program.earn_on_total = True
+    program.save()
+    whole = complete_sale(merchant=merchant, customer=customer, amount="20.00", points_redeemed=100)
+    assert whole.points_earned == 20
