@@ -23,27 +23,37 @@ def to_json(figure: go.Figure) -> str:
     return pio.to_json(figure, validate=False).replace("</", "<\\/")
 
 
-def daily_sales(days: list[dict], currency: str, title: str = "Daily sales") -> str:
-    dates = [d["date"].isoformat() for d in days]
+def money_and_count(
+    x: list, money: list, count: list, *, money_name: str, count_name: str, currency: str, title: str
+) -> str:
+    """Bars of money on the left axis, a line of a count on the right."""
     figure = go.Figure(layout={**LAYOUT, "title": {"text": title}})
     figure.add_bar(
-        x=dates,
-        y=[float(d["total_sales"]) for d in days],
-        name=f"Sales ({currency})",
+        x=x,
+        y=[float(v) for v in money],
+        name=f"{money_name} ({currency})",
         marker_color=BLUE,
         hovertemplate="%{x}<br>%{y:,.2f} " + currency + "<extra></extra>",
     )
     figure.add_scatter(
-        x=dates,
-        y=[d["total_transactions"] for d in days],
-        name="Transactions",
-        yaxis="y2",
-        mode="lines+markers",
-        line={"color": ORANGE},
-        marker={"size": 4},
+        x=x, y=count, name=count_name, yaxis="y2", mode="lines+markers", line={"color": ORANGE}, marker={"size": 4}
     )
-    figure.update_layout(yaxis2={"overlaying": "y", "side": "right", "rangemode": "tozero", "showgrid": False})
+    figure.update_layout(
+        yaxis2={"overlaying": "y", "side": "right", "rangemode": "tozero", "showgrid": False, "tickformat": ",d"}
+    )
     return to_json(figure)
+
+
+def daily_sales(days: list[dict], currency: str, title: str = "Daily sales") -> str:
+    return money_and_count(
+        [d["date"].isoformat() for d in days],
+        [d["total_sales"] for d in days],
+        [d["total_transactions"] for d in days],
+        money_name="Sales",
+        count_name="Transactions",
+        currency=currency,
+        title=title,
+    )
 
 
 def daily_points(days: list[dict], title: str = "Points issued and redeemed") -> str:
@@ -70,16 +80,12 @@ def weekday_hour(counts: dict[tuple[int, int], int], title: str = "Visits by wee
 
 
 def customer_activity(months: list[dict], currency: str, title: str = "Visits and spend") -> str:
-    labels = [m["month"].strftime("%b %Y") for m in months]
-    figure = go.Figure(layout={**LAYOUT, "title": {"text": title}})
-    figure.add_bar(x=labels, y=[float(m["spent"]) for m in months], name=f"Spend ({currency})", marker_color=BLUE)
-    figure.add_scatter(
-        x=labels,
-        y=[m["visits"] for m in months],
-        name="Visits",
-        yaxis="y2",
-        mode="lines+markers",
-        line={"color": ORANGE},
+    return money_and_count(
+        [m["month"].strftime("%b %Y") for m in months],
+        [m["spent"] for m in months],
+        [m["visits"] for m in months],
+        money_name="Spend",
+        count_name="Visits",
+        currency=currency,
+        title=title,
     )
-    figure.update_layout(yaxis2={"overlaying": "y", "side": "right", "rangemode": "tozero", "showgrid": False})
-    return to_json(figure)
