@@ -16,10 +16,6 @@ class DailyAnalyticsTable(BaseTable):
     total_refunds = MoneyColumn("Refunds")
     refund_count = NumberColumn("Refund count")
 
-    def __init__(self, *args, currency="USD", **kwargs):
-        self.currency = currency
-        super().__init__(*args, **kwargs)
-
     class Meta(BaseTable.Meta):
         model = MerchantDailyAnalytics
         fields = (

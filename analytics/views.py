@@ -8,7 +8,7 @@ from django_tables2 import SingleTableMixin
 from analytics import charts, selectors, services
 from analytics.forms import DateRangeForm
 from analytics.tables import DailyAnalyticsTable
-from loyalty_site.tables import ExportableView
+from loyalty_site.tables import MerchantTableMixin
 from merchants.access import MANAGERS, MerchantRequiredMixin
 from merchants.models import MerchantStaff
 
@@ -48,7 +48,7 @@ class HomeView(MerchantRequiredMixin, TemplateView):
         )
 
 
-class DailyAnalyticsView(MerchantRequiredMixin, ExportableView, SingleTableMixin, TemplateView):
+class DailyAnalyticsView(MerchantRequiredMixin, MerchantTableMixin, SingleTableMixin, TemplateView):
     roles = MANAGERS
     template_name = "analytics/daily.html"
     table_class = DailyAnalyticsTable
@@ -69,9 +69,6 @@ class DailyAnalyticsView(MerchantRequiredMixin, ExportableView, SingleTableMixin
         services.analytics_rollup(merchant=self.merchant)
         self.first, self.last = self.get_range()
         return selectors.daily_rows(merchant=self.merchant, first=self.first, last=self.last)
-
-    def get_table_kwargs(self):
-        return {"currency": self.merchant.currency}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

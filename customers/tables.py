@@ -30,10 +30,6 @@ class MemberTable(BaseTable):
     last_visit_at = LocalDateTimeColumn(verbose_name="Last visit", format="j M Y")
     loyalty_status = tables.Column("Status")
 
-    def __init__(self, *args, currency="USD", **kwargs):
-        self.currency = currency
-        super().__init__(*args, **kwargs)
-
     class Meta(BaseTable.Meta):
         model = CustomerSummary
         fields = (

@@ -13,11 +13,11 @@ from customers.qr import qr_svg
 from customers.tables import MemberTable
 from loyalty import services as loyalty_services
 from loyalty.forms import AdjustmentForm
-from loyalty_site.tables import ExportableView
+from loyalty_site.tables import MerchantTableMixin
 from merchants.access import MANAGERS, OWNERS, MerchantRequiredMixin
 
 
-class MemberListView(MerchantRequiredMixin, ExportableView, SingleTableView):
+class MemberListView(MerchantRequiredMixin, MerchantTableMixin, SingleTableView):
     roles = MANAGERS
     template_name = "customers/list.html"
     table_class = MemberTable
@@ -27,9 +27,6 @@ class MemberListView(MerchantRequiredMixin, ExportableView, SingleTableView):
     def get_queryset(self):
         self.search = self.request.GET.get("q", "").replace("\x00", "")[:100]
         return selectors.member_list(merchant=self.merchant, search=self.search)
-
-    def get_table_kwargs(self):
-        return {"currency": self.merchant.currency}
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(nav="customers", search=self.search, **kwargs)

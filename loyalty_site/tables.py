@@ -24,11 +24,14 @@ def csv_cell(value):
 
 
 class BaseTable(tables.Table):
+    """Amounts in `currency` (the merchant's), ties in sorting broken by the primary key, pages of 1 to 100."""
+
     class Meta:
         attrs = {"class": "table table-sm table-hover align-middle bg-white mb-0"}
         empty_text = "Nothing here yet."
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, currency="USD", **kwargs):
+        self.currency = currency
         super().__init__(*args, **kwargs)
         # Sorted by a column with equal values, pages would skip and repeat rows: the primary key breaks ties.
         data = self.data
@@ -82,11 +85,15 @@ class NumberColumn(tables.Column):
         return value
 
 
-class ExportableView(ExportMixin):
-    """CSV export of the filtered rows: ?_export=csv (other formats show the page)."""
+class MerchantTableMixin(ExportMixin):
+    """A view of one merchant's table: amounts in its currency, CSV export of the filtered rows
+    (?_export=csv; other formats show the page)."""
 
     export_formats = ("csv",)
     exclude_columns = ()
+
+    def get_table_kwargs(self):
+        return {"currency": self.merchant.currency}
 
     def render_to_response(self, context, **kwargs):
         if self.request.GET.get(self.export_trigger_param) not in (None, *self.export_formats):

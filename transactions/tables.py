@@ -25,10 +25,6 @@ class TransactionTable(BaseTable):
     points_earned = NumberColumn("Points")
     external_reference = tables.Column("Reference", orderable=False, attrs=WIDE_ONLY)
 
-    def __init__(self, *args, currency="USD", **kwargs):
-        self.currency = currency
-        super().__init__(*args, **kwargs)
-
     class Meta(BaseTable.Meta):
         model = Transaction
         fields = (

@@ -5,7 +5,7 @@ from django.views.generic import TemplateView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
-from loyalty_site.tables import ExportableView
+from loyalty_site.tables import MerchantTableMixin
 from merchants.access import MANAGERS, MerchantRequiredMixin
 from merchants.models import MerchantStaff
 from transactions import selectors, services
@@ -21,7 +21,7 @@ class CashierTodayMixin:
         return self.membership.role == MerchantStaff.Role.CASHIER
 
 
-class TransactionListView(MerchantRequiredMixin, CashierTodayMixin, ExportableView, SingleTableMixin, FilterView):
+class TransactionListView(MerchantRequiredMixin, CashierTodayMixin, MerchantTableMixin, SingleTableMixin, FilterView):
     template_name = "transactions/list.html"
     table_class = TransactionTable
     filterset_class = TransactionFilter
@@ -30,9 +30,6 @@ class TransactionListView(MerchantRequiredMixin, CashierTodayMixin, ExportableVi
 
     def get_queryset(self):
         return selectors.transaction_list(merchant=self.merchant, today_only=self.today_only)
-
-    def get_table_kwargs(self):
-        return {"currency": self.merchant.currency}
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(nav="transactions", today_only=self.today_only, **kwargs)

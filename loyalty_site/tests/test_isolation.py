@@ -121,3 +121,11 @@ def test_failed_logins_count_for_the_email_in_any_case(client, staff, settings):
         client.post(reverse("login"), {"username": email, "password": "wrong"})
     response = client.post(reverse("login"), {"username": "Owner@Shop.Test", "password": "a-long-test-password"})
     assert response.status_code == 429
+
+
+def test_not_found_and_not_allowed_pages_explain_themselves(as_role, someone_elses):
+    client = as_role("cashier")
+    missing = client.get(reverse("transaction", args=[someone_elses["transaction"][1]]))
+    assert missing.status_code == 404 and "There is nothing here" in missing.content.decode()
+    refused = client.get(reverse("customers"))
+    assert refused.status_code == 403 and "This page is not for your role" in refused.content.decode()
