@@ -135,3 +135,35 @@ def test_another_merchants_sale_cannot_be_refunded(as_role, customer):
     sale = complete_sale(merchant=other, customer=customer, amount="5.00")
     assert as_role("owner").post(reverse("transaction_refund", args=[sale.pk]), {"amount": "1"}).status_code == 404
     assert Transaction.objects.get(pk=sale.pk).refunded_amount == 0
+
+
+def test_an_admin_adjusts_points_in_the_admin_and_the_adjustment_is_audited(admin_client, merchant, program, customer):
+    from system.models import AuditLog
+
+    complete_sale(merchant=merchant, customer=customer, amount="10.00")
+    account = account_of(customer, merchant)
+    url = reverse("admin:loyalty_pointstransaction_add")
+    assert admin_client.get(url).status_code == 200
+
+    response = admin_client.post(
+        url, {"customer_loyalty_account": account.pk, "points_change": "-4", "description": "Goodwill fix"}
+    )
+    assert response.status_code == 302
+    row = PointsTransaction.objects.get(transaction_type="adjust")
+    assert (row.points_change, row.description, row.created_by.is_superuser) == (
+        -4,
+        "Adjusted by hand: Goodwill fix",
+        True,
+    )
+    audit = AuditLog.objects.get(table_name="points_transactions")
+    assert audit.action == "INSERT" and audit.user_id == row.created_by_id
+
+    response = admin_client.post(
+        url, {"customer_loyalty_account": account.pk, "points_change": "-7", "description": "Too much"}, follow=True
+    )
+    assert "The customer has 6 points: that would take the balance below zero." in response.content.decode()
+    response = admin_client.post(
+        url, {"customer_loyalty_account": account.pk, "points_change": "0", "description": "x"}
+    )
+    assert "not 0" in response.content.decode()
+    assert account_of(customer, merchant).current_points == 6

@@ -725,10 +725,14 @@ CREATE TRIGGER transaction_refunds_guard
     FOR EACH ROW EXECUTE FUNCTION guard_written_by_triggers();
 CREATE TRIGGER loyalty_tiers_audit AFTER INSERT OR UPDATE OR DELETE ON loyalty_tiers
     FOR EACH ROW EXECUTE FUNCTION audit_row_change();
+-- Adjustments by hand are audited too (the rest of the ledger is a record already).
+CREATE TRIGGER points_transactions_audit_adjustments AFTER INSERT ON points_transactions
+    FOR EACH ROW WHEN (NEW.transaction_type = 'adjust') EXECUTE FUNCTION audit_row_change();
 """
 
 REVERSE_SQL = (
     """
+DROP TRIGGER points_transactions_audit_adjustments ON points_transactions;
 DROP TRIGGER loyalty_tiers_audit ON loyalty_tiers;
 DROP TRIGGER transaction_refunds_guard ON transaction_refunds;
 DROP TRIGGER points_lots_guard ON points_lots;
