@@ -4,6 +4,8 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from customers.tests.factories import CustomerFactory
+from loyalty.models import LoyaltyTier
+from loyalty.tests.factories import LoyaltyProgramFactory
 from loyalty_site.testing import complete_sale
 from merchants.models import MerchantStaff
 from merchants.tests.factories import MerchantFactory, MerchantStaffFactory
@@ -31,6 +33,7 @@ def someone_elses(db):
     other = MerchantFactory()
     sale = complete_sale(merchant=other, customer=CustomerFactory())
     membership = MerchantStaffFactory(merchant=other, role=MerchantStaff.Role.CASHIER)
+    tier = LoyaltyTier.objects.create(program=LoyaltyProgramFactory(merchant=other), name="Gold", min_points=100)
     return {
         "transaction": ("get", sale.pk),
         "receipt": ("get", sale.pk),
@@ -38,6 +41,7 @@ def someone_elses(db):
         "customer_adjust": ("post", sale.customer_id),
         "customer": ("get", sale.customer_id),
         "staff_deactivate": ("post", membership.pk),
+        "tier_remove": ("post", tier.pk),
     }
 
 
