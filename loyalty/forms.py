@@ -27,6 +27,8 @@ class ProgramForm(forms.ModelForm):
             "min_spend_amount": "Purchases below this earn no points.",
             "min_redemption_points": "A customer needs at least this many points to redeem.",
             "max_redemption_percent": "The most of one bill that points may pay.",
+            "points_expiry_days": "Points expire this many days after they come in; empty for never. "
+            "A change applies to points earned from then on.",
         }
 
     def clean(self):

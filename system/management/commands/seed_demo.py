@@ -8,12 +8,14 @@ transactions before the transaction commits. That loads a million sales in under
 """
 
 import time
+from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connection, transaction
 from tqdm import tqdm
 
 from loyalty.integrity import derived_state_errors, ledger_errors
+from loyalty.models import LoyaltyProgram, LoyaltyTier
 from merchants.models import Merchant, MerchantStaff, User
 
 DEMO_PASSWORD = "demo1234"
@@ -213,6 +215,7 @@ class DemoLoader:
             ("tables", self.load),
             ("daily analytics", self.analytics),
             ("check", self.check),
+            ("tiers", self.tiers),
             ("logins", self.logins),
         ]
 
@@ -646,6 +649,17 @@ class DemoLoader:
         errors = derived_state_errors(limit=5, analytics=False) + ledger_errors(limit=5)
         if errors:
             raise CommandError("The loaded data is inconsistent:\n" + "\n".join(errors))
+
+    def tiers(self):
+        """The first demo merchant's program has tiers, for sales from now on (past sales earned without)."""
+        program = LoyaltyProgram.objects.filter(merchant__business_email=DEMO_MERCHANTS[0][2], is_active=True).first()
+        if program:
+            LoyaltyTier.objects.bulk_create(
+                [
+                    LoyaltyTier(program=program, name="Silver", min_points=300, multiplier=Decimal("1.25")),
+                    LoyaltyTier(program=program, name="Gold", min_points=1000, multiplier=Decimal("1.5")),
+                ]
+            )
 
     def logins(self):
         if self.options["no_logins"]:
