@@ -6,6 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from api.services import SaleError
 from transactions.services import CheckoutError, RefundError, TransactionStateError
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ def install(api: NinjaAPI) -> None:
             "The request body is not valid JSON." if exc.status_code == 400 else str(exc),
         ),
     )
+    handle(SaleError, lambda exc: ApiError(422, exc.code, str(exc)))
     handle(CheckoutError, lambda exc: ApiError(422, "sale_refused", str(exc)))
     handle(TransactionStateError, lambda exc: ApiError(409, "invalid_state", str(exc)))
     handle(RefundError, lambda exc: ApiError(409, "invalid_state", str(exc)))
