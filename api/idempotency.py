@@ -78,9 +78,9 @@ def idempotent(api):
                 try:
                     with transaction.atomic():
                         result = view(request, *args, **kwargs)
-                    response = wrapper._ninja_operation._result_to_response(
-                        request, result, api.create_temporal_response(request)
-                    )
+                    operation = wrapper._ninja_operation  # the router's template of the operation
+                    operation.api = operation.api or api
+                    response = operation._result_to_response(request, result, api.create_temporal_response(request))
                 except Exception as error:  # noqa: BLE001 (turned into the API's error response, which is stored)
                     response = api.on_exception(request, error)
                 if response.status_code >= 500:
