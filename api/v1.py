@@ -1,6 +1,6 @@
 """/api/v1/: the point-of-sale API over the counter's own services. These functions are the views: thin."""
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Literal
 from uuid import UUID
@@ -140,6 +140,18 @@ def transaction_create(request, payload: schemas.TransactionIn):
                                                                           transaction_id=sale.pk))  # fmt: skip
 
 
+def _utc(name: str, value: datetime | None) -> datetime | None:
+    """A time with an offset, in UTC (the database refuses some offsets Python accepts)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ApiError(422, "invalid", f"{name} needs an offset, e.g. +00:00.", fields={name: "needs an offset"})
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as error:
+        raise ApiError(422, "invalid", f"{name} is out of range.", fields={name: "out of range"}) from error
+
+
 @api.get("/transactions", response={200: schemas.TransactionPage, **ERRORS}, tags=["transactions"])
 def transaction_list(
     request,
@@ -153,9 +165,8 @@ def transaction_list(
     limit: int = Query(50, ge=1, le=100),
 ):
     """The merchant's sales, newest first, a page at a time."""
-    for name, value in (("created_after", created_after), ("created_before", created_before)):
-        if value is not None and value.tzinfo is None:
-            raise ApiError(422, "invalid", f"{name} needs an offset, e.g. +00:00.", fields={name: "needs an offset"})
+    created_after = _utc("created_after", created_after)
+    created_before = _utc("created_before", created_before)
     try:
         page = selectors.sale_page(
             merchant=request.auth.merchant,

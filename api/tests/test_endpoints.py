@@ -250,6 +250,8 @@ def test_the_list_filters_and_pages_with_a_cursor(api, merchant, program, custom
     assert api.get("/transactions", cursor="garbage").status_code == 422
     assert api.get("/transactions", limit=1000).status_code == 422
     assert api.get("/transactions", created_after="2026-01-01T00:00:00").json()["code"] == "invalid"
+    assert api.get("/transactions", created_after="0330-08-16T10:40:44+18:46").status_code == 200  # found by fuzzing
+    assert api.get("/transactions", created_after="0001-01-01T00:00:00+05:00").status_code == 422
 
 
 # Customers and analytics
