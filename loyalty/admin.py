@@ -1,11 +1,18 @@
 from django.contrib import admin
 
-from loyalty.models import CustomerLoyaltyAccount, LoyaltyProgram, PointsTransaction
+from loyalty.models import CustomerLoyaltyAccount, LoyaltyProgram, LoyaltyTier, PointsLot, PointsTransaction
 from loyalty_site.admin import ReadOnlyAdmin
+
+
+class LoyaltyTierInline(admin.TabularInline):
+    model = LoyaltyTier
+    extra = 0
+    fields = ["name", "min_points", "multiplier"]
 
 
 @admin.register(LoyaltyProgram)
 class LoyaltyProgramAdmin(admin.ModelAdmin):
+    inlines = [LoyaltyTierInline]
     list_display = [
         "name",
         "merchant",
@@ -71,3 +78,33 @@ class PointsTransactionAdmin(ReadOnlyAdmin):
     search_fields = ["=customer_loyalty_account__customer__customer_code", "=transaction__id", "description"]
     list_select_related = ["customer_loyalty_account__customer", "customer_loyalty_account__merchant"]
     show_full_result_count = False
+
+
+@admin.register(LoyaltyTier)
+class LoyaltyTierAdmin(admin.ModelAdmin):
+    list_display = ["name", "program", "min_points", "multiplier"]
+    search_fields = ["name", "program__name", "=program__merchant__merchant_code"]
+    list_select_related = ["program__merchant"]
+    autocomplete_fields = ["program"]
+
+
+@admin.register(PointsLot)
+class PointsLotAdmin(admin.ModelAdmin):
+    """Lots are kept by the ledger; an operator may only move a lot's expiry date."""
+
+    list_display = ["earned_at", "customer_loyalty_account", "points", "remaining", "expires_at"]
+    list_filter = ["earned_at", "expires_at"]
+    search_fields = ["=customer_loyalty_account__customer__customer_code"]
+    list_select_related = ["customer_loyalty_account__customer", "customer_loyalty_account__merchant"]
+    readonly_fields = ["customer_loyalty_account", "entry", "points", "remaining", "earned_at"]
+    fields = readonly_fields + ["expires_at"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        obj.save(update_fields=["expires_at"])

@@ -7,7 +7,7 @@ from api.v1 import api as api_v1
 from api.views import ApiKeyListView, ApiKeyRevokeView
 from customers.card_views import CardCodeView, CardLiveQRView, CardView, JoinView
 from customers.views import MemberAdjustView, MemberDetailView, MemberListView
-from loyalty.views import ProgramView
+from loyalty.views import ProgramView, TierAddView, TierRemoveView
 from merchants.forms import PasswordResetForm
 from merchants.views import BusinessView, FlagsView, PosterView, StaffDeactivateView, StaffView, SwitchMerchantView
 from transactions.counter_views import CheckoutView, ReceiptView, ScanResolveView, ScanView
@@ -27,6 +27,8 @@ urlpatterns = [
     path("customers/<uuid:pk>/adjust/", MemberAdjustView.as_view(), name="customer_adjust"),
     path("analytics/", DailyAnalyticsView.as_view(), name="daily_analytics"),
     path("program/", ProgramView.as_view(), name="program"),
+    path("program/tiers/", TierAddView.as_view(), name="tier_add"),
+    path("program/tiers/<uuid:pk>/remove/", TierRemoveView.as_view(), name="tier_remove"),
     path("business/", BusinessView.as_view(), name="business"),
     path("poster/", PosterView.as_view(), name="poster"),
     path("flags/", FlagsView.as_view(), name="flags"),

@@ -6,6 +6,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from django.db import DataError, IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from customers import tokens
@@ -253,14 +254,34 @@ class RefundError(ValueError):
 
 
 @transaction.atomic
-def transaction_refund(*, merchant: Merchant, transaction_id, acting_user: User) -> Transaction:
-    """Refund a completed sale in full; the database takes back its points and totals."""
+def transaction_refund(*, merchant: Merchant, transaction_id, acting_user: User, amount: Decimal | None = None):
+    """Refund a completed sale, in full (`amount` None: everything left) or in part.
+
+    The database gives back the redeemed points and takes back the earned ones in proportion,
+    under the program's shortfall policy, and records a `transaction_refunds` row. Returns the
+    sale as it is after the refund.
+    """
     set_acting_user(acting_user)
-    updated = Transaction.objects.filter(
-        pk=transaction_id, merchant=merchant, status=Transaction.Status.COMPLETED
-    ).update(status=Transaction.Status.REFUNDED)
+    sales = Transaction.objects.filter(pk=transaction_id, merchant=merchant, status=Transaction.Status.COMPLETED)
+    if amount is None:
+        change = {"status": Transaction.Status.REFUNDED}
+    else:
+        if not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+            raise RefundError("A refund is an amount of more than zero, in cents at most.")
+        # A conditional update: two refunds at once cannot refund more than the sale.
+        sales = sales.filter(refunded_amount__lte=F("amount") - amount)
+        change = {"refunded_amount": F("refunded_amount") + amount}
+    try:
+        with transaction.atomic():
+            updated = sales.update(**change)
+    except (IntegrityError, DataError) as error:
+        raise RefundError(_refusal(error)) from error
     if not updated:
-        raise RefundError("Only a completed sale can be refunded, once.")
+        sale = Transaction.objects.filter(pk=transaction_id, merchant=merchant).first()
+        if sale is None or sale.status != Transaction.Status.COMPLETED:
+            raise RefundError("Only a completed sale can be refunded.")
+        left = sale.amount - sale.refunded_amount
+        raise RefundError(f"Only {left} {sale.currency} of this sale is left to refund.")
     return Transaction.objects.get(pk=transaction_id)
 
 

@@ -18,6 +18,8 @@ GOOD = {
     "point_value": "0.01",
     "max_redemption_percent": "50",
     "points_expiry_days": "365",
+    "shortfall_policy": "take_available",
+    "max_negative_points": "0",
 }
 
 

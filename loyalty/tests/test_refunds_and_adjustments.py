@@ -23,7 +23,7 @@ def test_a_sale_is_refunded_once(as_role, merchant, program, customer):
     client = as_role("owner")
     client.post(reverse("transaction_refund", args=[sale.pk]))
     response = client.post(reverse("transaction_refund", args=[sale.pk]), follow=True)
-    assert "Only a completed sale can be refunded, once." in response.content.decode()
+    assert "Only a completed sale can be refunded." in response.content.decode()
     assert account_of(customer, merchant).ledger.filter(transaction_type="reverse").count() == 1
 
 
@@ -78,13 +78,12 @@ def test_managers_do_not_adjust(as_role, merchant, program, customer):
 def test_check_ledger_passes_on_a_sound_ledger_and_names_a_broken_account(merchant, program, customer, capsys):
     complete_sale(merchant=merchant, customer=customer, amount="10.00")
     call_command("check_ledger")
-    assert "Every account agrees with its ledger." in capsys.readouterr().out
+    assert "Every account agrees with its ledger and its lots." in capsys.readouterr().out
 
     sql("SET LOCAL session_replication_role = replica")  # as a broken tool might write, past the triggers
     sql("UPDATE customer_loyalty_accounts SET current_points = 999 WHERE customer_id = %s", [customer.id])
     sql("SET LOCAL session_replication_role = origin")
-    with pytest.raises(CommandError, match="1 account"):
+    with pytest.raises(CommandError, match="in 1 account"):
         call_command("check_ledger")
-    assert f"customer {customer.customer_code} at merchant {merchant.merchant_code}: points 999" in (
-        capsys.readouterr().err
-    )
+    account = f"customer {customer.customer_code} at merchant {merchant.merchant_code}"
+    assert f"{account}: points and totals differ from the ledger: points 999" in capsys.readouterr().err
