@@ -81,7 +81,7 @@ def install(api: NinjaAPI) -> None:
     handle(SaleError, lambda exc: ApiError(422, exc.code, str(exc)))
     handle(CheckoutError, lambda exc: ApiError(422, "sale_refused", str(exc)))
     handle(TransactionStateError, lambda exc: ApiError(409, "invalid_state", str(exc)))
-    handle(RefundError, lambda exc: ApiError(409, "invalid_state", str(exc)))
+    handle(RefundError, lambda exc: ApiError(409, "refund_refused", str(exc)))
 
     def unexpected(request, exc):
         logger.exception("API request failed", exc_info=exc)

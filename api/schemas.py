@@ -46,7 +46,11 @@ class CustomerOut(Schema):
 class AccountOut(Schema):
     customer: CustomerOut
     points: int
-    tier: str | None = Field(None, description="The customer's tier here, where the merchant has tiers.")
+    tier: str | None = Field(description="The customer's tier here (by points earned in the last 12 months).")
+    next_tier: str | None
+    points_to_next_tier: int | None
+    expiring_points: int = Field(description="Points that expire within the next 30 days.")
+    expiring_at: datetime | None = Field(description="When the first of them expire.")
     loyalty_status: str = Field(description="new, active, at_risk, lapsed, or the customer's inactive/blocked.")
     total_points_earned: int
     total_points_redeemed: int
@@ -59,7 +63,7 @@ class ScanOut(Schema):
     scan_id: UUID = Field(description="Good for one sale by this key within scan.checkout_minutes.")
     customer: CustomerOut
     points: int
-    tier: str | None = None
+    tier: str | None
 
 
 class ItemIn(Schema):
@@ -93,7 +97,7 @@ class TransactionIn(Schema):
 
 class RefundIn(Schema):
     amount: str | None = Field(
-        None, pattern=POSITIVE_MONEY_PATTERN, description="Left out: everything not refunded yet."
+        None, pattern=POSITIVE_MONEY_PATTERN, description="A part of the sale; left out: everything not refunded yet."
     )
 
 
@@ -106,6 +110,7 @@ class TransactionOut(Schema):
     payment_method: str
     discount_amount: MoneyOut = Field(description="What the redeemed points paid.")
     amount_due: MoneyOut = Field(description="What the customer pays beyond the points.")
+    refunded_amount: MoneyOut = Field(description="Refunded so far (partial refunds keep the sale completed).")
     points_earned: int
     points_redeemed: int
     points_reversed: int
@@ -181,6 +186,7 @@ def sale_out(sale) -> dict:
         "payment_method": sale.payment_method,
         "discount_amount": money(sale.discount_amount),
         "amount_due": money(sale.amount_due),
+        "refunded_amount": money(sale.refunded_amount),
         "points_earned": sale.points_earned,
         "points_redeemed": sale.points_redeemed,
         "points_reversed": sale.points_reversed,
@@ -202,11 +208,15 @@ def sale_out(sale) -> dict:
     }
 
 
-def account_out(member, customer, tier: str | None, zone: str) -> dict:
+def account_out(member, customer, standing, zone: str) -> dict:
     return {
         "customer": customer_out(customer),
         "points": member.current_points,
-        "tier": tier,
+        "tier": standing.tier,
+        "next_tier": standing.next_tier,
+        "points_to_next_tier": standing.points_to_next,
+        "expiring_points": standing.expiring_points,
+        "expiring_at": local(standing.expiring_at, zone),
         "loyalty_status": member.loyalty_status,
         "total_points_earned": member.total_points_earned,
         "total_points_redeemed": member.total_points_redeemed,

@@ -14,6 +14,7 @@ from api import schemas, selectors, services
 from api.errors import ApiError, install
 from api.idempotency import HEADER_DOC, idempotent
 from customers import selectors as customer_selectors
+from loyalty import selectors as loyalty_selectors
 from merchants.models import Merchant
 from system.models import QRScanLog
 from system.settings_store import setting
@@ -96,11 +97,12 @@ def scan_resolve(request, payload: schemas.ScanIn):
     if not outcome.ok:
         raise ApiError(422, outcome.result, outcome.message)
     member = customer_selectors.member_at(merchant=key.merchant, customer=outcome.customer)
+    standing = loyalty_selectors.account_standing(merchant=key.merchant, customer_id=outcome.customer.pk)
     return {
         "scan_id": outcome.log.pk,
         "customer": schemas.customer_out(outcome.customer),
         "points": member.current_points if member else 0,
-        "tier": None,
+        "tier": standing.tier,
     }
 
 
@@ -221,17 +223,18 @@ def transaction_cancel(request, transaction_id: UUID):
           tags=["transactions"], openapi_extra=writes)  # fmt: skip
 @idempotent(api)
 def transaction_refund(request, transaction_id: UUID, payload: schemas.RefundIn):
-    """Refund a completed sale: in full (no `amount`), which takes back its points and gives back redeemed ones."""
-    sale = selectors.sale_get(merchant=request.auth.merchant, transaction_id=transaction_id)
+    """Refund a completed sale, in full (no `amount`: everything not refunded yet) or in part.
+
+    The points it earned are taken back, and the points it redeemed given back, in proportion.
+    """
     merchant = request.auth.merchant
-    if payload.amount is not None and Decimal(payload.amount) != sale.amount:
-        raise ApiError(
-            422,
-            "partial_refund_unavailable",
-            f"Only a full refund ({sale.amount}) is possible for now.",
-            fields={"amount": "partial refunds are not available yet"},
-        )
-    sales.transaction_refund(merchant=merchant, transaction_id=transaction_id, acting_user=request.auth.user)
+    selectors.sale_get(merchant=merchant, transaction_id=transaction_id)
+    sales.transaction_refund(
+        merchant=merchant,
+        transaction_id=transaction_id,
+        acting_user=request.auth.user,
+        amount=Decimal(payload.amount) if payload.amount is not None else None,
+    )
     return schemas.sale_out(selectors.sale_get(merchant=merchant, transaction_id=transaction_id))
 
 
@@ -250,7 +253,9 @@ def _member(request, customer_id: UUID):
 def customer_account(request, customer_id: UUID):
     """A customer's account here: points, tier, totals. 404 for a customer who never bought here."""
     member, customer = _member(request, customer_id)
-    return schemas.account_out(member, customer, None, request.auth.merchant.timezone)
+    merchant = request.auth.merchant
+    standing = loyalty_selectors.account_standing(merchant=merchant, customer_id=customer.pk)
+    return schemas.account_out(member, customer, standing, merchant.timezone)
 
 
 @api.get("/customers/{customer_id}/ledger", response={200: schemas.LedgerPage, **ERRORS}, tags=["customers"])

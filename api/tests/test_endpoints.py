@@ -210,21 +210,43 @@ def test_a_refund_takes_the_points_back_once(api, merchant, program, customer):
     sale = api.post("/transactions", sale_body(api, customer)).json()
     refunded = api.post(f"/transactions/{sale['id']}/refund", {})
     assert refunded.status_code == 200
-    assert (refunded.json()["status"], refunded.json()["points_reversed"]) == ("refunded", 25)
+    body = refunded.json()
+    assert (body["status"], body["points_reversed"], body["refunded_amount"]) == ("refunded", 25, "25.00")
     assert account_of(customer, merchant).current_points == 0
     again = api.post(f"/transactions/{sale['id']}/refund", {})
-    assert (again.status_code, again.json()["code"]) == (409, "invalid_state")
+    assert (again.status_code, again.json()["code"]) == (409, "refund_refused")
 
 
-def test_a_refund_of_the_whole_amount_may_name_it(api, merchant, program, customer):
+def test_a_partial_refund_takes_back_points_in_proportion_and_never_more_than_the_sale(
+    api, merchant, program, customer
+):
+    sale = api.post("/transactions", sale_body(api, customer, amount="40.00")).json()
+    part = api.post(f"/transactions/{sale['id']}/refund", {"amount": "10.00"})
+    assert part.status_code == 200, part.content
+    assert (part.json()["status"], part.json()["refunded_amount"]) == ("completed", "10.00")
+    account = account_of(customer, merchant)
+    assert account.current_points == 30 == ledger_sum(account)
+    too_much = api.post(f"/transactions/{sale['id']}/refund", {"amount": "30.01"})
+    assert (too_much.status_code, too_much.json()["code"]) == (409, "refund_refused")
+    assert "30.00" in too_much.json()["message"]
+    rest = api.post(f"/transactions/{sale['id']}/refund", {})
+    assert (rest.json()["status"], rest.json()["refunded_amount"]) == ("refunded", "40.00")
+    account = account_of(customer, merchant)
+    assert account.current_points == 0 == ledger_sum(account)
+
+
+def test_a_refund_amount_is_a_positive_decimal_string(api, merchant, program, customer):
     sale = api.post("/transactions", sale_body(api, customer)).json()
-    assert api.post(f"/transactions/{sale['id']}/refund", {"amount": "25.00"}).json()["status"] == "refunded"
+    for amount in (5, "0", "-1.00", "1.001"):
+        response = api.post(f"/transactions/{sale['id']}/refund", {"amount": amount})
+        assert (response.status_code, list(response.json()["fields"])) == (422, ["amount"]), amount
+    assert Transaction.objects.get(pk=sale["id"]).refunded_amount == 0
 
 
 def test_a_refund_of_a_pending_sale_is_refused(api, merchant, program, customer):
     sale = api.post("/transactions", sale_body(api, customer, status="pending")).json()
     response = api.post(f"/transactions/{sale['id']}/refund", {})
-    assert (response.status_code, response.json()["code"]) == (409, "invalid_state")
+    assert (response.status_code, response.json()["code"]) == (409, "refund_refused")
 
 
 def test_one_sale_reads_as_it_was_written(api, merchant, program, customer):
@@ -262,7 +284,7 @@ def test_a_customers_account_and_ledger_page_by_page(api, merchant, program, cus
         complete_sale(merchant=merchant, customer=customer, amount=amount)
     account = api.get(f"/customers/{customer.pk}/account").json()
     assert (account["points"], account["total_spent"], account["total_transactions"]) == (60, "60.00", 3)
-    assert "tier" in account
+    assert account["tier"] is None  # the program has no tiers
     first = api.get(f"/customers/{customer.pk}/ledger", limit=2).json()
     second = api.get(f"/customers/{customer.pk}/ledger", limit=2, cursor=first["next_cursor"]).json()
     changes = [entry["points_change"] for entry in first["items"] + second["items"]]
@@ -305,3 +327,14 @@ def test_an_odd_authorization_header_is_a_401(client, db, method):
     for value in ("Bearer", "Bearer " + "x" * 5000, "Basic abc", "Bearer \u00e9\u00e9"):
         response = getattr(client, method)("/api/v1/transactions", headers={"Authorization": value})
         assert response.status_code in (401, 422), value
+
+
+def test_the_scan_and_the_account_name_the_customers_tier(api, merchant, program, customer):
+    from loyalty.models import LoyaltyTier
+
+    LoyaltyTier.objects.create(program=program, name="Silver", min_points=50)
+    LoyaltyTier.objects.create(program=program, name="Gold", min_points=500)
+    complete_sale(merchant=merchant, customer=customer, amount="60.00")
+    assert scan(api, customer)["tier"] == "Silver"
+    account = api.get(f"/customers/{customer.pk}/account").json()
+    assert (account["tier"], account["next_tier"], account["points_to_next_tier"]) == ("Silver", "Gold", 440)
