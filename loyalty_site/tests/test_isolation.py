@@ -5,6 +5,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from api.services import api_key_create
 from customers.tests.factories import CustomerFactory
+from loyalty.models import LoyaltyTier
+from loyalty.tests.factories import LoyaltyProgramFactory
 from loyalty_site.testing import complete_sale
 from merchants.models import MerchantStaff
 from merchants.tests.factories import MerchantFactory, MerchantStaffFactory
@@ -34,6 +36,7 @@ def someone_elses(db):
     sale = complete_sale(merchant=other, customer=CustomerFactory())
     membership = MerchantStaffFactory(merchant=other, role=MerchantStaff.Role.CASHIER)
     key, _ = api_key_create(merchant=other, name="Their till", acting_user=membership.user)
+    tier = LoyaltyTier.objects.create(program=LoyaltyProgramFactory(merchant=other), name="Gold", min_points=100)
     return {
         "transaction": ("get", sale.pk),
         "receipt": ("get", sale.pk),
@@ -42,6 +45,7 @@ def someone_elses(db):
         "customer": ("get", sale.customer_id),
         "staff_deactivate": ("post", membership.pk),
         "api_key_revoke": ("post", key.pk),
+        "tier_remove": ("post", tier.pk),
     }
 
 
