@@ -110,12 +110,11 @@ LEDGER_CHECKS = {
                        FROM points_transactions GROUP BY 1) l ON l.id = a.id
          WHERE (a.current_points, a.total_points_earned, a.total_points_redeemed)
                <> (coalesce(l.total, 0), coalesce(l.earned, 0), coalesce(l.redeemed, 0))""",
-    "balance below what the program allows": """
-        SELECT a.id, format('points %s, lowest allowed %s', a.current_points,
-                            CASE WHEN p.shortfall_policy = 'allow_negative' THEN -p.max_negative_points ELSE 0 END)
-          FROM customer_loyalty_accounts a
-          LEFT JOIN loyalty_programs p ON p.merchant_id = a.merchant_id AND p.is_active
-         WHERE a.current_points < CASE WHEN p.shortfall_policy = 'allow_negative' THEN -p.max_negative_points ELSE 0 END
+    "a row other than a refund's take-back left the balance below zero": """
+        SELECT customer_loyalty_account_id, format('%s of %s points left %s', transaction_type, points_change,
+                                                   balance_after)
+          FROM points_transactions
+         WHERE balance_after < 0 AND points_change < 0 AND transaction_type <> 'reverse'
     """,
     "open lots differ from the balance": """
         SELECT a.id, format('points %s; its lots hold %s', a.current_points, coalesce(l.held, 0))

@@ -30,7 +30,7 @@ def customer_panel(merchant, customer) -> dict:
         "code": customer.customer_code,
         "points": member.current_points if member else 0,
         "status": member.loyalty_status.replace("_", " ") if member else "new here",
-        "tier": f"{standing.tier} ×{standing.multiplier.normalize():f}" if standing.tier else "",
+        "tier": f"{standing.tier} ×{standing.multiplier:.2f}" if standing.tier else "",
         "last_visit": timezone.localtime(last_visit).strftime("%-d %b %Y") if last_visit else "first visit",
     }
 

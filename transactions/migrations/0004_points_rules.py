@@ -185,11 +185,12 @@ BEGIN
     NEW.created_by_id := coalesce(NEW.created_by_id, nullif(current_setting('app.user_id', true), '')::uuid);
     NEW.created_at := now();
     IF NEW.points_change > 0 THEN
-        -- A new lot; what pays back a negative balance is used at once.
+        -- A new lot; what pays back a negative balance is used at once. Its time is the clock's,
+        -- so lots of one database transaction still come in an order.
         INSERT INTO points_lots (customer_loyalty_account_id, entry_id, points, remaining, earned_at, expires_at)
         SELECT NEW.customer_loyalty_account_id, NEW.id, NEW.points_change,
-               greatest(NEW.balance_after, 0) - greatest(before_points, 0), now(),
-               now() + p.points_expiry_days * interval '1 day'
+               greatest(NEW.balance_after, 0) - greatest(before_points, 0), clock_timestamp(),
+               clock_timestamp() + p.points_expiry_days * interval '1 day'
           FROM (SELECT NULL) one
           LEFT JOIN loyalty_programs p ON p.merchant_id = account_merchant AND p.is_active;
     ELSE
@@ -724,10 +725,14 @@ CREATE TRIGGER transaction_refunds_guard
     FOR EACH ROW EXECUTE FUNCTION guard_written_by_triggers();
 CREATE TRIGGER loyalty_tiers_audit AFTER INSERT OR UPDATE OR DELETE ON loyalty_tiers
     FOR EACH ROW EXECUTE FUNCTION audit_row_change();
+-- Adjustments by hand are audited too (the rest of the ledger is a record already).
+CREATE TRIGGER points_transactions_audit_adjustments AFTER INSERT ON points_transactions
+    FOR EACH ROW WHEN (NEW.transaction_type = 'adjust') EXECUTE FUNCTION audit_row_change();
 """
 
 REVERSE_SQL = (
     """
+DROP TRIGGER points_transactions_audit_adjustments ON points_transactions;
 DROP TRIGGER loyalty_tiers_audit ON loyalty_tiers;
 DROP TRIGGER transaction_refunds_guard ON transaction_refunds;
 DROP TRIGGER points_lots_guard ON points_lots;

@@ -455,8 +455,8 @@ class DemoLoader:
             "INSERT INTO transaction_refunds (id, transaction_id, merchant_id, kind, amount, points_taken_back, "
             " points_given_back, points_shortfall, created_at) "
             f"SELECT {refund_id}, s.id, s.merchant_id, "
-            "       CASE WHEN s.status = 'refunded' THEN 'refund' ELSE 'cancel' END, s.amount, s.points_reversed, 0, 0, "
-            "       s.closed_at "
+            "       CASE WHEN s.status = 'refunded' THEN 'refund' ELSE 'cancel' END, s.amount, s.points_reversed, "
+            "       0, 0, s.closed_at "
             "  FROM seed_sales s WHERE s.status IN ('refunded', 'cancelled') AND s.completed_at IS NOT NULL"
         )
         self.execute(
