@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from analytics.models import CustomerVisit, MerchantDailyAnalytics
+from analytics.models import CustomerVisit, MerchantDailyAnalytics, MerchantHourlyAnalytics
 from loyalty_site.admin import ReadOnlyAdmin
 
 
@@ -34,4 +34,13 @@ class CustomerVisitAdmin(ReadOnlyAdmin):
     search_fields = ["=customer__customer_code", "=merchant__merchant_code"]
     list_select_related = ["customer", "merchant"]
     date_hierarchy = "visit_date"
+    show_full_result_count = False
+
+
+@admin.register(MerchantHourlyAnalytics)
+class MerchantHourlyAnalyticsAdmin(ReadOnlyAdmin):
+    list_display = ["date", "hour", "merchant", "total_transactions"]
+    list_filter = ["date"]
+    search_fields = ["=merchant__merchant_code"]
+    list_select_related = ["merchant"]
     show_full_result_count = False

@@ -78,11 +78,34 @@ class MerchantDailyAnalyticsDelta(UUIDModel):
     points_reversed = models.IntegerField(default=0, db_default=0)
     total_refunds = models.DecimalField(max_digits=14, decimal_places=2, default=0, db_default=0)
     refund_count = models.IntegerField(default=0, db_default=0)
+    hour = models.SmallIntegerField(null=True, blank=True, help_text="A sale's local hour, for the hourly figures.")
     created_at = models.DateTimeField(db_default=Now(), editable=False)
 
     class Meta:
         db_table = "merchant_daily_analytics_deltas"
         indexes = [models.Index(fields=["merchant", "date"], name="mdad_merchant_date_idx")]
+
+
+class MerchantHourlyAnalytics(models.Model):
+    """Sales per merchant, local date and local hour, rolled up from the deltas like the days."""
+
+    id = models.BigAutoField(primary_key=True)
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.CASCADE, related_name="+", db_index=False)
+    date = models.DateField()
+    hour = models.SmallIntegerField()
+    total_transactions = models.IntegerField(default=0, db_default=0)
+
+    class Meta:
+        db_table = "merchant_hourly_analytics"
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "date", "hour"], name="merchant_hourly_analytics_key"),
+            models.CheckConstraint(
+                condition=models.Q(hour__gte=0, hour__lte=23), name="merchant_hourly_analytics_hour_range"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.merchant_id} {self.date} {self.hour}:00"
 
 
 class CustomerVisit(TimeStampedModel):

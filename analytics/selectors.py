@@ -1,13 +1,15 @@
 """Reads of the dashboard pages, all for one merchant."""
 
+import zoneinfo
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
+from django.db.models.functions import ExtractIsoWeekDay
 
-from analytics.models import CustomerVisit, MerchantDailyAnalytics, MerchantDashboard
+from analytics.models import CustomerVisit, MerchantDailyAnalytics, MerchantDashboard, MerchantHourlyAnalytics
+from loyalty.models import CustomerLoyaltyAccount
 from merchants.models import Merchant
 from transactions.models import Transaction
 
@@ -53,8 +55,12 @@ def daily_rows(*, merchant: Merchant, first: date, last: date) -> QuerySet[Merch
     return MerchantDailyAnalytics.objects.filter(merchant=merchant, date__range=(first, last)).order_by("date")
 
 
-def period_figures(*, merchant: Merchant, last: date, days: int) -> PeriodFigures:
-    """Figures of the `days` days ending `last` (merchant-local dates), from the pre-aggregated days."""
+def period_figures(*, merchant: Merchant, last: date, days: int, through_today: bool = False) -> PeriodFigures:
+    """Figures of the `days` days ending `last` (merchant-local dates), from the pre-aggregated days.
+
+    `through_today`: `last` is the merchant's today, so the period's customers are those whose last
+    visit is in it.
+    """
     first = last - timedelta(days=days - 1)
     period = PeriodFigures(first=first, last=last)
     by_date = {row.date: row for row in daily_rows(merchant=merchant, first=first, last=last)}
@@ -69,33 +75,29 @@ def period_figures(*, merchant: Merchant, last: date, days: int) -> PeriodFigure
         period.points_issued += values["points_issued"]
         period.points_redeemed += values["points_redeemed"]
         period.total_refunds += Decimal(values["total_refunds"])
-    period.customers = (
-        CustomerVisit.objects.filter(merchant=merchant, visit_date__range=(first, last))
-        .values("customer_id")
-        .distinct()
-        .count()
-    )
+    if through_today:  # whoever came since the first day: an index range over the accounts
+        since = datetime.combine(first, time.min, tzinfo=zoneinfo.ZoneInfo(merchant.timezone))
+        period.customers = CustomerLoyaltyAccount.objects.filter(merchant=merchant, last_visit_at__gte=since).count()
+    else:
+        period.customers = (
+            CustomerVisit.objects.filter(merchant=merchant, visit_date__range=(first, last))
+            .values("customer_id")
+            .distinct()
+            .count()
+        )
     return period
 
 
 def visits_by_weekday_and_hour(*, merchant: Merchant, first: date, last: date) -> dict[tuple[int, int], int]:
-    """Completed sales per (ISO weekday 1-7, local hour 0-23) over the period."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT extract(isodow FROM t.completed_at AT TIME ZONE m.timezone)::int,
-                   extract(hour FROM t.completed_at AT TIME ZONE m.timezone)::int, count(*)
-              FROM transactions t JOIN merchants m ON m.id = t.merchant_id
-             WHERE t.merchant_id = %(merchant)s
-               AND t.created_at >= (%(first)s::date - 1)::timestamp AT TIME ZONE m.timezone
-               AND t.created_at < (%(last)s::date + 2)::timestamp AT TIME ZONE m.timezone
-               AND (t.completed_at AT TIME ZONE m.timezone)::date BETWEEN %(first)s AND %(last)s
-               AND t.status IN ('completed', 'refunded', 'cancelled') AND t.completed_at IS NOT NULL
-             GROUP BY 1, 2
-            """,
-            {"merchant": merchant.pk, "first": first, "last": last},
-        )
-        return {(weekday, hour): count for weekday, hour, count in cursor.fetchall()}
+    """Completed sales per (ISO weekday 1-7, local hour 0-23) over the period, from the hourly figures."""
+    rows = (
+        MerchantHourlyAnalytics.objects.filter(merchant=merchant, date__range=(first, last))
+        .annotate(weekday=ExtractIsoWeekDay("date"))
+        .values("weekday", "hour")
+        .annotate(sales=Sum("total_transactions"))
+        .values_list("weekday", "hour", "sales")
+    )
+    return {(weekday, hour): sales for weekday, hour, sales in rows}
 
 
 def recent_transactions(*, merchant: Merchant, limit: int = 10) -> QuerySet[Transaction]:

@@ -31,7 +31,7 @@ class HomeView(MerchantRequiredMixin, TemplateView):
         days = days if days in selectors.PERIODS else 30
         services.analytics_rollup(merchant=self.merchant)
         today = selectors.dashboard_today(merchant=self.merchant)
-        period = selectors.period_figures(merchant=self.merchant, last=today.today_date, days=days)
+        period = selectors.period_figures(merchant=self.merchant, last=today.today_date, days=days, through_today=True)
         heat = selectors.visits_by_weekday_and_hour(merchant=self.merchant, first=period.first, last=period.last)
         currency = self.merchant.currency
         return super().get_context_data(

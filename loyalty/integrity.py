@@ -44,9 +44,13 @@ CHECKS = {
 }
 
 ANALYTICS_ROWS = """
-    SELECT merchant_id, date, total_sales, total_transactions, unique_customers, new_customers, points_issued,
-           points_redeemed, points_reversed, total_refunds, refund_count
-      FROM merchant_daily_analytics ORDER BY merchant_id, date
+    SELECT merchant_id, date, NULL::smallint, total_sales, total_transactions, unique_customers, new_customers,
+           points_issued, points_redeemed, points_reversed, total_refunds, refund_count
+      FROM merchant_daily_analytics
+     UNION ALL
+    SELECT merchant_id, date, hour, NULL, total_transactions, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+      FROM merchant_hourly_analytics
+     ORDER BY 1, 2, 3
 """
 
 

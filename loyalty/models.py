@@ -164,6 +164,8 @@ class CustomerLoyaltyAccount(TimeStampedModel):
         indexes = [
             # "Customer Loyalty Status": a merchant's members by points.
             models.Index(fields=["merchant", "-current_points"], name="cla_merchant_points_idx"),
+            # Customers who came since a day: the dashboard's figure for a period ending today.
+            models.Index(fields=["merchant", "last_visit_at"], name="cla_merchant_last_visit_idx"),
         ]
 
     def __str__(self):

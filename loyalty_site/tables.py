@@ -6,6 +6,7 @@ import django_tables2 as tables
 from django.core.paginator import Paginator
 from django.utils import timezone
 from django_tables2.export import ExportMixin
+from django_tables2.paginators import LazyPaginator
 
 from loyalty_site.templatetags.money import format_money
 
@@ -91,6 +92,8 @@ class MerchantTableMixin(ExportMixin):
 
     export_formats = ("csv",)
     exclude_columns = ()
+    # No COUNT(*) of the merchant's rows: a page costs the same with ten thousand sales or a million.
+    paginator_class = LazyPaginator
 
     def get_table_kwargs(self):
         return {"currency": self.merchant.currency}

@@ -16,6 +16,7 @@ def demo(db):
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
         cursor.execute("SET LOCAL enable_seqscan = off")  # prove the index serves the query, whatever the size
+        cursor.execute("SET LOCAL enable_bitmapscan = off")  # at this size a bitmap of any index on merchant_id ties
     # a typical merchant: the median by number of sales
     merchants = list(Merchant.objects.annotate(sales=Count("transactions")).order_by("sales"))
     return merchants[len(merchants) // 2]
@@ -107,6 +108,20 @@ def nodes(plan_json: str, key: str) -> set[str]:
             "WHERE merchant_id = %(merchant)s AND visit_date >= CURRENT_DATE - 90 GROUP BY 1",
             "cv_merchant_date_idx",
             False,
+        ),
+        (
+            "the dashboard's weekday-by-hour chart",
+            "SELECT extract(isodow FROM date), hour, sum(total_transactions) FROM merchant_hourly_analytics "
+            "WHERE merchant_id = %(merchant)s AND date BETWEEN CURRENT_DATE - 29 AND CURRENT_DATE GROUP BY 1, 2",
+            "merchant_hourly_analytics_key",
+            False,
+        ),
+        (
+            "an account's open lots, oldest first",
+            "SELECT id, remaining FROM points_lots WHERE customer_loyalty_account_id = %(account)s AND remaining > 0 "
+            "ORDER BY earned_at",
+            "pl_account_open_idx",
+            True,
         ),
     ],
 )

@@ -10,6 +10,8 @@
   `points_expiry_days` after it came in (the program's setting at that moment). Rows that
   take points use the oldest lots first; a take-back of a refunded sale uses that sale's lot
   first. `expire_points()` writes one `expire` row per due lot, for what is left of it.
+- Sales are also counted per local hour (`merchant_hourly_analytics`), rolled up from the
+  deltas with the days, so the dashboard's weekday-by-hour chart reads 24 rows a day.
 - A program's tiers multiply what a sale earns, by the points the customer earned at the
   merchant in the last 12 months; the multiplier is stored on the sale and its earn row.
 """
@@ -580,9 +582,10 @@ BEGIN
             END IF;
         END IF;
         INSERT INTO merchant_daily_analytics_deltas
-               (merchant_id, date, total_sales, total_transactions, unique_customers, new_customers, points_issued)
-        VALUES (NEW.merchant_id, visit_day, NEW.amount, 1, (visits_today = 1)::integer, is_new::integer,
-                NEW.points_earned);
+               (merchant_id, date, hour, total_sales, total_transactions, unique_customers, new_customers,
+                points_issued)
+        VALUES (NEW.merchant_id, visit_day, extract(hour FROM NEW.completed_at AT TIME ZONE tz), NEW.amount, 1,
+                (visits_today = 1)::integer, is_new::integer, NEW.points_earned);
     ELSIF TG_OP = 'UPDATE' AND OLD.status = 'completed'
           AND (NEW.status IN ('refunded', 'cancelled') OR NEW.refunded_amount > OLD.refunded_amount) THEN
         paid_back := CASE WHEN NEW.status = 'cancelled' THEN OLD.amount
@@ -664,6 +667,58 @@ CREATE TRIGGER transactions_30_update_loyalty_points
     AFTER INSERT OR UPDATE OF status, refunded_amount ON transactions
     FOR EACH ROW EXECUTE FUNCTION update_loyalty_points();
 
+CREATE OR REPLACE FUNCTION rollup_merchant_daily_analytics(p_merchant uuid DEFAULT NULL) RETURNS integer
+LANGUAGE plpgsql AS $$
+-- Fold pending deltas (of one merchant, or all) into merchant_daily_analytics, and each sale's
+-- local hour into merchant_hourly_analytics. It takes each
+-- merchant's roll-up lock, in id order: a sale only tries it (and skips when it is taken), a
+-- rebuild waits for it.
+DECLARE
+    folded integer;
+BEGIN
+    PERFORM pg_advisory_xact_lock(2031, hashtext(pending.merchant_id::text))
+       FROM (SELECT DISTINCT merchant_id FROM merchant_daily_analytics_deltas
+              WHERE p_merchant IS NULL OR merchant_id = p_merchant ORDER BY merchant_id) pending;
+    WITH moved AS (
+        DELETE FROM merchant_daily_analytics_deltas
+         WHERE p_merchant IS NULL OR merchant_id = p_merchant
+        RETURNING *
+    ), summed AS (
+        SELECT merchant_id, date, sum(total_sales) AS total_sales, sum(total_transactions) AS total_transactions,
+               sum(unique_customers) AS unique_customers, sum(new_customers) AS new_customers,
+               sum(points_issued) AS points_issued, sum(points_redeemed) AS points_redeemed,
+               sum(points_reversed) AS points_reversed, sum(total_refunds) AS total_refunds,
+               sum(refund_count) AS refund_count
+          FROM moved GROUP BY merchant_id, date
+    ), hours AS (
+        INSERT INTO merchant_hourly_analytics AS h (merchant_id, date, hour, total_transactions)
+        SELECT merchant_id, date, hour, sum(total_transactions) FROM moved WHERE hour IS NOT NULL
+         GROUP BY merchant_id, date, hour ORDER BY merchant_id, date, hour
+        ON CONFLICT (merchant_id, date, hour) DO UPDATE
+           SET total_transactions = h.total_transactions + EXCLUDED.total_transactions
+    ), written AS (
+        INSERT INTO merchant_daily_analytics AS d
+               (merchant_id, date, total_sales, total_transactions, unique_customers, new_customers,
+                points_issued, points_redeemed, points_reversed, total_refunds, refund_count)
+        SELECT merchant_id, date, total_sales, total_transactions, unique_customers, new_customers,
+               points_issued, points_redeemed, points_reversed, total_refunds, refund_count
+          FROM summed ORDER BY merchant_id, date
+        ON CONFLICT (merchant_id, date) DO UPDATE
+           SET total_sales = d.total_sales + EXCLUDED.total_sales,
+               total_transactions = d.total_transactions + EXCLUDED.total_transactions,
+               unique_customers = d.unique_customers + EXCLUDED.unique_customers,
+               new_customers = d.new_customers + EXCLUDED.new_customers,
+               points_issued = d.points_issued + EXCLUDED.points_issued,
+               points_redeemed = d.points_redeemed + EXCLUDED.points_redeemed,
+               points_reversed = d.points_reversed + EXCLUDED.points_reversed,
+               total_refunds = d.total_refunds + EXCLUDED.total_refunds,
+               refund_count = d.refund_count + EXCLUDED.refund_count
+        RETURNING 1
+    )
+    SELECT count(*) INTO folded FROM written;
+    RETURN folded;
+END $$;
+
 CREATE OR REPLACE FUNCTION rebuild_merchant_daily_analytics(p_from date, p_to date, p_merchant uuid DEFAULT NULL)
 RETURNS integer LANGUAGE plpgsql AS $$
 -- Recompute the rows of [p_from, p_to] (merchant-local dates) from transactions and the ledger.
@@ -684,7 +739,7 @@ BEGIN
         RETURNING d.id
     ), sales AS (
         SELECT t.merchant_id, (t.completed_at AT TIME ZONE m.timezone)::date AS date, t.customer_id,
-               t.amount, t.points_earned
+               t.amount, t.points_earned, extract(hour FROM t.completed_at AT TIME ZONE m.timezone) AS hour
           FROM transactions t JOIN m ON m.id = t.merchant_id
          WHERE t.completed_at >= p_from - interval '2 days' AND t.completed_at < p_to + interval '3 days'
     ), sales_in_range AS (
@@ -732,6 +787,18 @@ BEGIN
           FROM days d
           LEFT JOIN new_customers n ON n.merchant_id = d.merchant_id AND n.date = d.date
          GROUP BY d.merchant_id, d.date
+    ), fresh_hours AS (
+        SELECT merchant_id, date, hour, count(*) AS total_transactions FROM sales_in_range GROUP BY 1, 2, 3
+    ), hours_emptied AS (
+        DELETE FROM merchant_hourly_analytics h USING m
+         WHERE h.merchant_id = m.id AND h.date BETWEEN p_from AND p_to
+           AND NOT EXISTS (SELECT 1 FROM fresh_hours f
+                            WHERE (f.merchant_id, f.date, f.hour) = (h.merchant_id, h.date, h.hour))
+        RETURNING h.id
+    ), hours_written AS (
+        INSERT INTO merchant_hourly_analytics AS h (merchant_id, date, hour, total_transactions)
+        SELECT merchant_id, date, hour, total_transactions FROM fresh_hours ORDER BY 1, 2, 3
+        ON CONFLICT (merchant_id, date, hour) DO UPDATE SET total_transactions = EXCLUDED.total_transactions
     ), emptied AS (
         DELETE FROM merchant_daily_analytics a USING m
          WHERE a.merchant_id = m.id AND a.date BETWEEN p_from AND p_to
@@ -754,6 +821,10 @@ BEGIN
     RETURN written;
 END $$;
 SELECT create_missing_points_lots();
+-- The hourly figures of the sales so far.
+SELECT rebuild_merchant_daily_analytics(d.first, d.last)
+  FROM (SELECT min(completed_at)::date - 1 AS first, max(completed_at)::date + 1 AS last FROM transactions) d
+ WHERE d.first IS NOT NULL;
 
 CREATE TRIGGER points_lots_guard
     BEFORE INSERT OR UPDATE OR DELETE ON points_lots
@@ -799,7 +870,11 @@ DROP FUNCTION guard_points_lots();
         "update_loyalty_points",
     )
     + "\n"
-    + _landed_functions("analytics.migrations.0003_rollup_and_views", "rebuild_merchant_daily_analytics")
+    + _landed_functions(
+        "analytics.migrations.0003_rollup_and_views",
+        "rebuild_merchant_daily_analytics",
+        "rollup_merchant_daily_analytics",
+    )
     + """
 DROP FUNCTION loyalty_tier_for(uuid, integer);
 DROP FUNCTION loyalty_points_last_year(uuid, uuid);
@@ -818,7 +893,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("transactions", "0003_refunds"),
         ("loyalty", "0004_points_lots_tiers"),
-        ("analytics", "0003_rollup_and_views"),
+        ("analytics", "0004_hourly"),
         ("system", "0003_audit_and_timestamps"),
     ]
     operations = [
