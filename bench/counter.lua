@@ -1,0 +1,102 @@
+-- wrk script: each connection is one cashier (its own thread), scanning a customer's code
+-- and completing a sale for the scan, over and over, through the counter's own endpoints.
+-- The harness writes bench_cashiers.lua next to this file: one entry per thread with the
+-- session cookie, the CSRF token and the customer codes that cashier serves.
+-- Arguments: <cashiers file> <largest number of sales per connection>
+
+local ffi = require("ffi")
+ffi.cdef [[
+  typedef struct { long tv_sec; long tv_nsec; } timespec;
+  int clock_gettime(int clk_id, timespec *tp);
+]]
+local now_ts = ffi.new("timespec")
+local function now_us()
+  ffi.C.clock_gettime(1, now_ts) -- CLOCK_MONOTONIC
+  return tonumber(now_ts.tv_sec) * 1000000 + tonumber(now_ts.tv_nsec) / 1000
+end
+
+local threads = {}
+local counter = 0
+
+function setup(thread)
+  counter = counter + 1
+  thread:set("id", counter)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  local cashiers = dofile(args[1])
+  max_sales = tonumber(args[2])
+  me = cashiers[id]
+  if me == nil then error("no cashier for wrk thread " .. id) end
+  headers = {
+    ["Cookie"] = me.cookie,
+    ["X-CSRFToken"] = me.csrf,
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+  }
+  next_code, sales, errors, phase = 1, 0, 0, "scan"
+  pairs_us = {}
+  last_error = ""
+end
+
+local function checkout_body()
+  return "scan=" .. scan_id .. "&customer=" .. customer_id .. "&amount=12.50&payment_method=card"
+    .. "&points_to_redeem=0&idempotency_key=" .. key
+    .. "&items-TOTAL_FORMS=0&items-INITIAL_FORMS=0&items-MIN_NUM_FORMS=0&items-MAX_NUM_FORMS=50"
+end
+
+function request()
+  if phase == "scan" then
+    started = now_us()
+    local code = me.codes[next_code]
+    next_code = next_code % #me.codes + 1
+    return wrk.format("POST", "/scan/resolve/", headers, "code=" .. code)
+  end
+  key = "bench-" .. id .. "-" .. sales .. "-" .. errors .. "-" .. started
+  return wrk.format("POST", "/scan/checkout/", headers, checkout_body())
+end
+
+function response(status, headers, body)
+  if phase == "scan" then
+    if status == 200 then
+      scan_id = string.match(body, '"scan": "([%x-]+)"')
+      customer_id = string.match(body, '"id": "([%x-]+)"')
+      phase = "checkout"
+    else
+      errors = errors + 1
+      last_error = "resolve " .. status .. " " .. string.sub(body, 1, 200)
+    end
+    return
+  end
+  phase = "scan"
+  if status == 302 then
+    sales = sales + 1
+    pairs_us[#pairs_us + 1] = now_us() - started
+    if sales >= max_sales then wrk.thread:stop() end
+  else
+    errors = errors + 1
+    last_error = "checkout " .. status .. " " .. string.sub(body, 1, 200)
+  end
+end
+
+function done(summary, latency, requests)
+  local sales, errors, all, last = 0, 0, {}, ""
+  for _, thread in ipairs(threads) do
+    sales = sales + thread:get("sales")
+    errors = errors + thread:get("errors")
+    if thread:get("last_error") ~= "" then last = thread:get("last_error") end
+    for _, v in ipairs(thread:get("pairs_us")) do all[#all + 1] = v end
+  end
+  table.sort(all)
+  local function pct(p)
+    if #all == 0 then return 0 end
+    return all[math.max(1, math.ceil(#all * p / 100))]
+  end
+  io.write(string.format(
+    'BENCH {"sales": %d, "errors": %d, "duration_us": %d, "requests": %d, "p50_us": %.0f, "p99_us": %.0f, '
+      .. '"request_p50_us": %d, "request_p99_us": %d, "socket_errors": %d, "last_error": "%s"}\n',
+    sales, errors, summary.duration, summary.requests, pct(50), pct(99),
+    latency:percentile(50), latency:percentile(99),
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    (string.gsub(string.gsub(last, "[^%w%.%-:/ ]", " "), "%s+", " "))))
+end
