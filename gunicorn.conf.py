@@ -16,3 +16,4 @@ wsgi_app = "loyalty_site.wsgi:application"
 accesslog = os.environ.get("WEB_ACCESS_LOG") or None  # e.g. "-" for stdout; off by default
 errorlog = "-"
 graceful_timeout = 10
+control_socket_disable = True  # one shared ~/.gunicorn/gunicorn.ctl would clash between servers; unused

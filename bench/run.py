@@ -44,9 +44,10 @@ FULL = {
     "transactions": 2_000_000,  # a million spread over the merchants, and a million for one busy merchant
     "busy_sales": 1_000_000,
     "pgbench_scale": 20,  # 100,000 accounts per unit: as many rows as seed_demo's sales
-    "seconds": 20,
+    "rounds": 4,  # of the interleaved runs below
+    "seconds": 5,
     "warmup_seconds": 3,
-    "pgbench_seconds": 15,
+    "pgbench_seconds": 4,
     "codes_per_cashier": 3000,
     "max_sales_per_client": 3000,
     "race_rounds": 40,
@@ -55,15 +56,16 @@ FULL = {
 }
 SMOKE = {
     "merchants": 12,
-    "customers": 300,
+    "customers": 1200,
     "transactions": 2000,
     "busy_sales": 1000,
     "pgbench_scale": 1,
+    "rounds": 1,
     "seconds": 1,
     "warmup_seconds": 1,
     "pgbench_seconds": 1,
-    "codes_per_cashier": 30,
-    "max_sales_per_client": 30,
+    "codes_per_cashier": 120,
+    "max_sales_per_client": 60,
     "race_rounds": 3,
     "page_samples": 2,
     "web_workers": 2,
@@ -208,22 +210,43 @@ def sql(query: str, params=None) -> list:
         return cursor.fetchall() if cursor.description else []
 
 
-def pgbench(server, script: Path, *, clients: int, seconds: int, variables: dict, workdir: Path, label: str) -> dict:
-    prefix = workdir / f"pgbench-{label}"
+def pgbench(server, script: Path, *, clients: int, seconds: int, variables: dict, workdir: Path) -> dict:
+    """One bounded pgbench run: how many transactions, in how long, and the latency of each."""
+    prefix = workdir / f"pgbench-{time.monotonic_ns()}"
     command = [pg_bin("pgbench"), "-n", "-M", "prepared", "-c", clients, "-j", 2, "-T", seconds, "-f", script]
     command += [f"-D{k}={v}" for k, v in variables.items()]
     command += ["-l", f"--log-prefix={prefix}", "-h", server.host, "-p", server.port, "-U", server.user, "loyalty"]
-    result = run(command, env=os.environ.copy(), timeout=seconds + 120, what=f"pgbench {label}")
+    result = run(command, env=os.environ.copy(), timeout=seconds + 120, what=f"pgbench {script.name}")
     tps = float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", result.stdout).group(1))
+    count = int(re.search(r"number of transactions actually processed: (\d+)", result.stdout).group(1))
     failed = re.search(r"number of failed transactions: (\d+)", result.stdout)
     if failed and int(failed.group(1)):
-        raise InvariantBroken(f"pgbench {label}: {failed.group(1)} failed transactions\n{result.stdout}")
+        raise InvariantBroken(f"pgbench {script.name}: {failed.group(1)} failed transactions\n{result.stdout}")
     latencies = []
     for path in glob.glob(f"{prefix}*"):
         with open(path) as f:
-            latencies += [int(line.split()[2]) for line in f if line.split()[2].isdigit()]
+            latencies += [int(line.split()[2]) / 1000 for line in f if line.split()[2].isdigit()]
         os.unlink(path)
-    return {"per_second": tps, "p50_ms": percentile(latencies, 50) / 1000, "p99_ms": percentile(latencies, 99) / 1000}
+    return {"count": count, "seconds": count / tps, "latencies_ms": latencies}
+
+
+def interleaved(runs: dict, rounds: int) -> dict:
+    """Run each of `runs` (name: function making one slice) in turn, `rounds` times, and combine
+    the slices: a change of the machine's load during the run touches every contestant alike."""
+    slices = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, once in runs.items():
+            slices[name].append(once())
+    combined = {}
+    for name, parts in slices.items():
+        latencies = [x for part in parts for x in part["latencies_ms"]]
+        combined[name] = {
+            "per_second": sum(p["count"] for p in parts) / sum(p["seconds"] for p in parts),
+            "count": sum(p["count"] for p in parts),
+            "p50_ms": percentile(latencies, 50),
+            "p99_ms": percentile(latencies, 99),
+        }
+    return combined
 
 
 # preparing the clients --------------------------------------------------------------------------
@@ -311,26 +334,33 @@ def prepare(sizes: dict, workdir: Path) -> dict:
 # measurements ----------------------------------------------------------------------------------
 
 
-def counter_http(server: WebServer, sizes: dict, workdir: Path, seconds: int) -> dict:
-    """wrk: each of CLIENTS connections is a cashier scanning a code and completing a sale."""
-    command = ["wrk", "-t", CLIENTS, "-c", CLIENTS, "-d", f"{seconds}s", "--timeout", "20s"]
-    command += ["-s", HERE / "counter.lua", f"http://127.0.0.1:{server.port}", "--"]
-    command += [workdir / "cashiers.lua", sizes["max_sales_per_client"]]
-    result = run(command, env=os.environ.copy(), timeout=seconds + 120, what="wrk")
-    line = next((x for x in result.stdout.splitlines() if x.startswith("BENCH ")), None)
-    if line is None:
-        raise InvariantBroken(f"wrk printed no result:\n{result.stdout}{result.stderr}")
-    out = json.loads(line[len("BENCH ") :])
-    if out["errors"] or out["socket_errors"] or not out["sales"]:
-        raise InvariantBroken(f"counter run on {server.name}: {out}\n{server.log_path.read_text()[-3000:]}")
-    return {
-        "per_second": out["sales"] / (out["duration_us"] / 1e6),
-        "sales": out["sales"],
-        "p50_ms": out["p50_us"] / 1000,
-        "p99_ms": out["p99_us"] / 1000,
-        "request_p50_ms": out["request_p50_us"] / 1000,
-        "request_p99_ms": out["request_p99_us"] / 1000,
-    }
+class CounterLoad:
+    """wrk slices: each of CLIENTS connections is a cashier scanning a code and completing a sale.
+
+    Every slice starts further along each cashier's codes, so no customer buys again and again.
+    """
+
+    def __init__(self, sizes: dict, workdir: Path):
+        self.sizes, self.workdir = sizes, workdir
+        self.runs = self.sales = 0
+
+    def slice(self, server: WebServer, seconds: int, warmup: bool = False) -> dict:
+        offset = self.runs * self.sizes["codes_per_cashier"] // 30
+        command = ["wrk", "-t", CLIENTS, "-c", CLIENTS, "-d", f"{seconds}s", "--timeout", "20s"]
+        command += ["-s", HERE / "counter.lua", f"http://127.0.0.1:{server.port}", "--"]
+        command += [self.workdir / "cashiers.lua", self.sizes["max_sales_per_client"], offset]
+        result = run(command, env=os.environ.copy(), timeout=seconds + 120, what="wrk")
+        line = next((x for x in result.stdout.splitlines() if x.startswith("BENCH ")), None)
+        if line is None:
+            raise InvariantBroken(f"wrk printed no result:\n{result.stdout}{result.stderr}")
+        out = json.loads(line[len("BENCH ") :])
+        if out["errors"] or out["socket_errors"] or not (out["sales"] or warmup):
+            out.pop("pairs_us")
+            raise InvariantBroken(f"counter run on {server.name}: {out}\n{server.log_path.read_text()[-3000:]}")
+        self.runs += 1
+        self.sales += out["sales"]
+        latencies = [x / 1000 for x in out["pairs_us"]]
+        return {"count": out["sales"], "seconds": out["duration_us"] / 1e6, "latencies_ms": latencies}
 
 
 def scan(port: int, session: dict, code: str) -> dict:
@@ -388,20 +418,19 @@ def race(port: int, prepared: dict, rounds: int) -> dict:
 
 
 def pages(server: WebServer, prepared: dict, samples: int) -> dict:
-    """Server time of each page, sequentially, for the busy and the quiet merchant's owner."""
+    """Server time of each page, one request at a time, the busy and the quiet merchant's owner in turn."""
     out = {}
     for name, path in PAGES:
-        out[name] = {}
-        for who in ("busy", "quiet"):
-            cookie, times = prepared["owners"][who]["cookie"], []
-            for i in range(samples + 1):
+        times = {"busy": [], "quiet": []}
+        for i in range(samples + 1):
+            for who in times:
                 started = time.perf_counter()
-                status, body = get(server.port, path, cookie)
+                status, body = get(server.port, path, prepared["owners"][who]["cookie"])
                 if status != 200:
                     raise InvariantBroken(f"{path} as the {who} merchant's owner: {status} {body[:300]!r}")
-                if i:  # the first request warms the worker up
-                    times.append((time.perf_counter() - started) * 1000)
-            out[name][who] = {"p50_ms": statistics.median(times), "max_ms": max(times)}
+                if i:  # the first request of each warms the worker up
+                    times[who].append((time.perf_counter() - started) * 1000)
+        out[name] = {who: {"p50_ms": statistics.median(t), "max_ms": max(t)} for who, t in times.items()}
     return out
 
 
@@ -446,61 +475,58 @@ def measure(sizes: dict, env: dict, workdir: Path, server) -> dict:
     prepared = prepare(sizes, workdir)
     results["sales_of_the_dashboard_merchants"] = prepared["sales"]
     run([PY, "manage.py", "collectstatic", "--noinput", "-v0"], env=env, timeout=300, what="collectstatic")
-    expected_sales = wrk_runs = 0
 
-    counter_sql = HERE / "sql" / "counter.sql"
-    log(f"pgbench counter script, {CLIENTS} clients")
-    raw = pgbench(
-        server,
-        counter_sql,
-        clients=CLIENTS,
-        seconds=sizes["seconds"],
-        variables={"rows": prepared["counter_rows"]},
-        workdir=workdir,
-        label="counter",
-    )
-    http = {}
-    for name in SERVERS:
-        with WebServer(name, env, workdir, sizes["web_workers"]) as web:
-            log(f"HTTP counter, {CLIENTS} cashiers, {name} connections (after a warm-up)")
-            expected_sales += counter_http(web, sizes, workdir, sizes["warmup_seconds"])["sales"]
-            http[name] = counter_http(web, sizes, workdir, sizes["seconds"])
-            expected_sales += http[name]["sales"]
-            wrk_runs += 2
-            if name != CHOSEN:
-                continue
-            log("racing replays")
-            results["races"] = race(web.port, prepared, sizes["race_rounds"])
-            expected_sales += results["races"]["sales"]
-            log("dashboard pages, busy and quiet merchant")
-            results["pages"] = pages(web, prepared, sizes["page_samples"])
-    chosen = http[CHOSEN]
+    load = CounterLoad(sizes, workdir)
+    with contextlib.ExitStack() as stack:
+        servers = {name: stack.enter_context(WebServer(name, env, workdir, sizes["web_workers"])) for name in SERVERS}
+        for web in servers.values():
+            log(f"warming up the {web.name} server")
+            load.slice(web, sizes["warmup_seconds"], warmup=True)
+        runs = {
+            "pgbench": lambda: pgbench(
+                server,
+                HERE / "sql" / "counter.sql",
+                clients=CLIENTS,
+                seconds=sizes["seconds"],
+                variables={"rows": prepared["counter_rows"]},
+                workdir=workdir,
+            )
+        }
+        runs.update({name: (lambda web=web: load.slice(web, sizes["seconds"])) for name, web in servers.items()})
+        log(f"counter, {CLIENTS} clients: pgbench and HTTP ({', '.join(SERVERS)}) in turn, {sizes['rounds']} rounds")
+        counter = interleaved(runs, sizes["rounds"])
+        log("racing replays")
+        results["races"] = race(servers[CHOSEN].port, prepared, sizes["race_rounds"])
+        log("dashboard pages, busy and quiet merchant in turn")
+        results["pages"] = pages(servers[CHOSEN], prepared, sizes["page_samples"])
+    raw, chosen = counter.pop("pgbench"), counter[CHOSEN]
     results["counter"] = {
-        "http": http,
+        "http": counter,
         "pgbench": raw,
         "ratio": ratio(chosen["per_second"], raw["per_second"]),
         "p99_ratio": ratio(chosen["p99_ms"], raw["p99_ms"]),
     }
     results["connection_reuse"] = {
-        "ratio": ratio(chosen["per_second"], http["per-request"]["per_second"]),
-        "pool_over_persistent": ratio(http["pool"]["per_second"], http["persistent"]["per_second"]),
+        "ratio": ratio(chosen["per_second"], counter["per-request"]["per_second"]),
+        "pool_over_persistent": ratio(counter["pool"]["per_second"], counter["persistent"]["per_second"]),
     }
 
     award = HERE / "sql" / "award.sql"
     merchants = sql("SELECT count(*) FROM bench_merchants")[0][0]
     customers = sql("SELECT count(*) FROM bench_customers")[0][0]
-    busy = {}
-    for label, spread in (("one", 1), ("spread", merchants)):
-        log(f"pgbench award script, {AWARD_CLIENTS} clients, {spread} merchant(s)")
-        busy[label] = pgbench(
+    log(f"pgbench award script, {AWARD_CLIENTS} clients, one merchant and {merchants} in turn")
+
+    def award_on(spread: int):
+        return lambda: pgbench(
             server,
             award,
             clients=AWARD_CLIENTS,
             seconds=sizes["pgbench_seconds"],
             variables={"merchants": spread, "customers": customers},
             workdir=workdir,
-            label=f"award-{label}",
         )
+
+    busy = interleaved({"one": award_on(1), "spread": award_on(merchants)}, sizes["rounds"])
     results["busy_merchant"] = {
         **busy,
         "ratio": ratio(busy["one"]["per_second"], busy["spread"]["per_second"]),
@@ -514,8 +540,8 @@ def measure(sizes: dict, env: dict, workdir: Path, server) -> dict:
         [prepared["cashier_ids"]],
     )
     results["invariants"] = {
-        "http_sales": expected_sales,
-        "in_flight_allowance": wrk_runs * CLIENTS,  # a sale under way when wrk stops is recorded, not counted
+        "http_sales": load.sales + results["races"]["sales"],
+        "in_flight_allowance": load.runs * CLIENTS,  # a sale under way when wrk stops is recorded, not counted
         "recorded_sales": recorded[0][0],
         "duplicate_keys": sql(
             "SELECT count(*) FROM (SELECT 1 FROM transactions WHERE idempotency_key IS NOT NULL "
