@@ -11,6 +11,7 @@ from analytics import charts
 from customers import selectors
 from customers.qr import qr_svg
 from customers.tables import MemberTable
+from loyalty import selectors as loyalty_selectors
 from loyalty import services as loyalty_services
 from loyalty.forms import AdjustmentForm
 from loyalty_site.tables import MerchantTableMixin
@@ -44,6 +45,7 @@ class MemberDetailView(MerchantRequiredMixin, TemplateView):
             nav="customers",
             member=member,
             ledger=selectors.member_ledger(member=member),
+            standing=loyalty_selectors.account_standing(merchant=self.merchant, customer_id=member.customer_id),
             recent=selectors.member_transactions(member=member),
             qr=qr_svg(member.customer_code),
             chart_activity=charts.customer_activity(months, self.merchant.currency),

@@ -1,6 +1,6 @@
 from django import forms
 
-from loyalty.models import LoyaltyProgram
+from loyalty.models import LoyaltyProgram, LoyaltyTier
 
 
 class ProgramForm(forms.ModelForm):
@@ -18,6 +18,8 @@ class ProgramForm(forms.ModelForm):
             "points_expiry_days",
             "max_points_per_transaction",
             "earn_on_total",
+            "shortfall_policy",
+            "max_negative_points",
         )
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
         help_texts = {
@@ -25,6 +27,8 @@ class ProgramForm(forms.ModelForm):
             "min_spend_amount": "Purchases below this earn no points.",
             "min_redemption_points": "A customer needs at least this many points to redeem.",
             "max_redemption_percent": "The most of one bill that points may pay.",
+            "points_expiry_days": "Points expire this many days after they come in; empty for never. "
+            "A change applies to points earned from then on.",
         }
 
     def clean(self):
@@ -48,6 +52,9 @@ class ProgramForm(forms.ModelForm):
         cap = data.get("max_points_per_transaction")
         if cap is not None and cap < 1:
             self.add_error("max_points_per_transaction", "Leave empty for no cap, or at least 1 point.")
+        lowest = data.get("max_negative_points")
+        if lowest is not None and not 0 <= lowest <= 1_000_000:
+            self.add_error("max_negative_points", "From 0 to 1,000,000 points.")
         days = data.get("points_expiry_days")
         if days is not None and not 1 <= days <= 3650:
             self.add_error("points_expiry_days", "Leave empty for points that never expire, or 1 to 3650 days.")
@@ -65,3 +72,23 @@ class AdjustmentForm(forms.Form):
         if points == 0:
             raise forms.ValidationError("An adjustment moves at least one point.")
         return points
+
+
+class TierForm(forms.ModelForm):
+    class Meta:
+        model = LoyaltyTier
+        fields = ("name", "min_points", "multiplier")
+        help_texts = {"multiplier": "1 to 10, e.g. 1.25 for a quarter more points."}
+
+    def clean(self):
+        data = super().clean()
+        points = data.get("min_points")
+        if points is not None and not 0 <= points <= 100_000_000:
+            self.add_error("min_points", "From 0 to 100,000,000 points.")
+        multiplier = data.get("multiplier")
+        if multiplier is not None and not 1 <= multiplier <= 10:
+            self.add_error("multiplier", "From 1 to 10.")
+        return data
+
+    def validate_unique(self):
+        pass  # the program is not on the form: the service names a clash

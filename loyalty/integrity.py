@@ -19,7 +19,7 @@ CHECKS = {
         SELECT a.id, a.total_spent, coalesce(t.spent, 0)
           FROM customer_loyalty_accounts a
           LEFT JOIN (SELECT customer_id, merchant_id,
-                            sum(amount) FILTER (WHERE status = 'completed') AS spent,
+                            sum(amount - refunded_amount) FILTER (WHERE status = 'completed') AS spent,
                             count(*) FILTER (WHERE status = 'completed') AS sales,
                             max(completed_at) AS last_visit
                        FROM transactions WHERE completed_at IS NOT NULL GROUP BY 1, 2) t
@@ -29,7 +29,7 @@ CHECKS = {
     "customer totals differ from their sales": """
         SELECT c.id, c.total_spent, coalesce(t.spent, 0)
           FROM customers c
-          LEFT JOIN (SELECT customer_id, sum(amount) AS spent, count(*) AS sales
+          LEFT JOIN (SELECT customer_id, sum(amount - refunded_amount) AS spent, count(*) AS sales
                        FROM transactions WHERE status = 'completed' GROUP BY 1) t ON t.customer_id = c.id
          WHERE (c.total_spent, c.total_transactions) <> (coalesce(t.spent, 0), coalesce(t.sales, 0))""",
     "visits differ from the sales": """
@@ -91,30 +91,102 @@ def analytics_differences(cursor) -> list[tuple]:
     return sorted(live ^ rebuilt, key=str)
 
 
-LEDGER_CHECK = f"""
-    SELECT c.customer_code, m.merchant_code, a.current_points, a.total_points_earned, a.total_points_redeemed,
-           coalesce(l.total, 0), coalesce(l.earned, 0), coalesce(l.redeemed, 0)
-      FROM customer_loyalty_accounts a
-      JOIN customers c ON c.id = a.customer_id
-      JOIN merchants m ON m.id = a.merchant_id
-      LEFT JOIN (SELECT customer_loyalty_account_id AS id, sum(points_change) AS total,
-                        coalesce(sum(points_change) FILTER (WHERE {EARNED}), 0) AS earned,
-                        coalesce(-sum(points_change) FILTER (WHERE {REDEEMED}), 0) AS redeemed
-                   FROM points_transactions GROUP BY 1) l ON l.id = a.id
-     WHERE (a.current_points, a.total_points_earned, a.total_points_redeemed)
-           <> (coalesce(l.total, 0), coalesce(l.earned, 0), coalesce(l.redeemed, 0))
-        OR a.current_points < 0
-     ORDER BY m.merchant_code, c.customer_code
+ACCOUNT = """
+    SELECT c.customer_code || ' at merchant ' || m.merchant_code
+      FROM customer_loyalty_accounts a JOIN customers c ON c.id = a.customer_id JOIN merchants m ON m.id = a.merchant_id
+     WHERE a.id = {account}
 """
 
+# (what is wrong, a query of (account id, details) rows). Each names the accounts it finds.
+LEDGER_CHECKS = {
+    "points and totals differ from the ledger": f"""
+        SELECT a.id, format('points %s, earned %s, redeemed %s; the ledger says %s, %s, %s',
+                            a.current_points, a.total_points_earned, a.total_points_redeemed,
+                            coalesce(l.total, 0), coalesce(l.earned, 0), coalesce(l.redeemed, 0))
+          FROM customer_loyalty_accounts a
+          LEFT JOIN (SELECT customer_loyalty_account_id AS id, sum(points_change) AS total,
+                            coalesce(sum(points_change) FILTER (WHERE {EARNED}), 0) AS earned,
+                            coalesce(-sum(points_change) FILTER (WHERE {REDEEMED}), 0) AS redeemed
+                       FROM points_transactions GROUP BY 1) l ON l.id = a.id
+         WHERE (a.current_points, a.total_points_earned, a.total_points_redeemed)
+               <> (coalesce(l.total, 0), coalesce(l.earned, 0), coalesce(l.redeemed, 0))""",
+    "a row other than a refund's take-back left the balance below zero": """
+        SELECT customer_loyalty_account_id, format('%s of %s points left %s', transaction_type, points_change,
+                                                   balance_after)
+          FROM points_transactions
+         WHERE balance_after < 0 AND points_change < 0 AND transaction_type <> 'reverse'
+    """,
+    "open lots differ from the balance": """
+        SELECT a.id, format('points %s; its lots hold %s', a.current_points, coalesce(l.held, 0))
+          FROM customer_loyalty_accounts a
+          LEFT JOIN (SELECT customer_loyalty_account_id AS id, sum(remaining) AS held FROM points_lots GROUP BY 1) l
+            ON l.id = a.id
+         WHERE greatest(a.current_points, 0) <> coalesce(l.held, 0)""",
+    "a lot is over-consumed or unlike the ledger row that opened it": """
+        SELECT l.customer_loyalty_account_id, format('lot %s: %s points, %s left, from a ledger row of %s (%s)',
+                                                     l.id, l.points, l.remaining, e.points_change, e.transaction_type)
+          FROM points_lots l JOIN points_transactions e ON e.id = l.entry_id
+         WHERE l.remaining < 0 OR l.remaining > l.points OR l.points <> e.points_change
+            OR e.customer_loyalty_account_id <> l.customer_loyalty_account_id""",
+    "points came in without a lot": """
+        SELECT e.customer_loyalty_account_id, format('ledger row %s of %s points', e.id, e.points_change)
+          FROM points_transactions e
+         WHERE e.points_change > 0 AND NOT EXISTS (SELECT 1 FROM points_lots l WHERE l.entry_id = e.id)""",
+    "an expiry is unlike its lot": """
+        SELECT e.customer_loyalty_account_id, format('expiry %s of %s points: its lot has %s, %s left, due %s',
+                                                     e.id, -e.points_change, l.points, l.remaining, l.expires_at)
+          FROM points_transactions e JOIN points_lots l ON l.id = e.lot_id
+         WHERE e.transaction_type = 'expire'
+           AND (-e.points_change > l.points OR l.remaining <> 0 OR l.expires_at IS NULL OR l.expires_at > e.created_at
+                OR l.customer_loyalty_account_id <> e.customer_loyalty_account_id)""",
+    "a sale's points differ from its ledger rows": """
+        SELECT a.id, format('sale %s: earned %s, redeemed %s, taken back %s, given back %s; '
+                            'the ledger says %s, %s, %s, %s',
+                            t.id, t.points_earned, t.points_redeemed, t.points_reversed, t.points_returned,
+                            coalesce(l.earned, 0), coalesce(l.redeemed, 0), coalesce(l.taken, 0), coalesce(l.given, 0))
+          FROM transactions t
+          JOIN customer_loyalty_accounts a ON a.customer_id = t.customer_id AND a.merchant_id = t.merchant_id
+          LEFT JOIN (SELECT transaction_id,
+                            sum(points_change) FILTER (WHERE transaction_type = 'earn') AS earned,
+                            -sum(points_change) FILTER (WHERE transaction_type = 'redeem') AS redeemed,
+                            -sum(points_change) FILTER (WHERE transaction_type = 'reverse' AND points_change < 0)
+                                AS taken,
+                            sum(points_change) FILTER (WHERE transaction_type = 'reverse' AND points_change > 0)
+                                AS given
+                       FROM points_transactions WHERE transaction_id IS NOT NULL GROUP BY 1) l
+            ON l.transaction_id = t.id
+         WHERE t.completed_at IS NOT NULL
+           AND (t.points_earned, t.points_redeemed, t.points_reversed, t.points_returned)
+               <> (coalesce(l.earned, 0), coalesce(l.redeemed, 0), coalesce(l.taken, 0), coalesce(l.given, 0))""",
+    "a sale's refunds differ from the sale": """
+        SELECT a.id, format('sale %s: refunded %s, taken back %s, given back %s, short %s; '
+                            'its refunds say %s, %s, %s, %s',
+                            t.id, t.refunded_amount, t.points_reversed, t.points_returned, t.points_shortfall,
+                            coalesce(r.amount, 0), coalesce(r.taken, 0), coalesce(r.given, 0), coalesce(r.short, 0))
+          FROM transactions t
+          JOIN customer_loyalty_accounts a ON a.customer_id = t.customer_id AND a.merchant_id = t.merchant_id
+          LEFT JOIN (SELECT transaction_id, sum(amount) FILTER (WHERE kind = 'refund') AS amount,
+                            sum(points_taken_back) AS taken, sum(points_given_back) AS given,
+                            sum(points_shortfall) AS short
+                       FROM transaction_refunds GROUP BY 1) r ON r.transaction_id = t.id
+         WHERE t.completed_at IS NOT NULL
+           AND (t.refunded_amount, t.points_reversed, t.points_returned, t.points_shortfall)
+               <> (coalesce(r.amount, 0), coalesce(r.taken, 0), coalesce(r.given, 0), coalesce(r.short, 0))""",
+}
 
-def ledger_errors() -> list[str]:
-    """One line per account whose points or totals differ from its ledger (check_ledger)."""
+
+def ledger_problems(limit: int = 1000) -> list[tuple[str, str, str]]:
+    """(account, problem, details) for check_ledger: accounts and lots against the ledger, sales against theirs."""
+    problems = []
     with connection.cursor() as cursor:
-        cursor.execute(LEDGER_CHECK)
-        rows = cursor.fetchall()
-    return [
-        f"customer {row[0]} at merchant {row[1]}: points {row[2]}, earned {row[3]}, redeemed {row[4]}; "
-        f"the ledger says {row[5]}, {row[6]}, {row[7]}"
-        for row in rows
-    ]
+        for problem, query in LEDGER_CHECKS.items():
+            cursor.execute(
+                f"SELECT ({ACCOUNT.format(account='broken.account')}), broken.details "
+                f"FROM ({query}) AS broken (account, details) ORDER BY 1, 2 LIMIT {int(limit)}"
+            )
+            problems += [(account, problem, details) for account, details in cursor.fetchall()]
+    return problems
+
+
+def ledger_errors(limit: int = 1000) -> list[str]:
+    return [f"customer {account}: {problem}: {details}" for account, problem, details in ledger_problems(limit)]

@@ -5,12 +5,17 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Now
 
-from loyalty_site.db import GenRandomUUID, TimeStampedModel, choices_check
+from loyalty_site.db import GenRandomUUID, TimeStampedModel, UUIDModel, choices_check
 
 
 class LoyaltyProgramRounding(models.TextChoices):
     DOWN = "down", "Round down"
     NEAREST = "nearest", "Round to nearest"
+
+
+class ShortfallPolicy(models.TextChoices):
+    TAKE_AVAILABLE = "take_available", "Take back what is left and record the shortfall"
+    ALLOW_NEGATIVE = "allow_negative", "Let the balance go negative, down to a limit"
 
 
 class LoyaltyProgram(TimeStampedModel):
@@ -55,12 +60,32 @@ class LoyaltyProgram(TimeStampedModel):
         db_default=False,
         help_text="On: points are earned on the bill before points pay part of it. Off: on what is paid.",
     )
+    shortfall_policy = models.CharField(
+        "when a refund takes back points already spent",
+        max_length=16,
+        choices=ShortfallPolicy,
+        default=ShortfallPolicy.TAKE_AVAILABLE,
+        db_default=ShortfallPolicy.TAKE_AVAILABLE,
+    )
+    max_negative_points = models.IntegerField(
+        "lowest balance a refund may leave (points below zero)",
+        default=0,
+        db_default=0,
+        help_text="Only with a negative balance allowed.",
+    )
     is_active = models.BooleanField(default=True, db_default=True)
+
+    Shortfall = ShortfallPolicy
 
     class Meta:
         db_table = "loyalty_programs"
         constraints = [
             choices_check("loyalty_programs", "rounding", LoyaltyProgramRounding),
+            choices_check("loyalty_programs", "shortfall_policy", ShortfallPolicy),
+            models.CheckConstraint(
+                condition=models.Q(max_negative_points__gte=0, max_negative_points__lte=1_000_000),
+                name="loyalty_programs_max_negative_points_range",
+            ),
             models.UniqueConstraint(
                 fields=["merchant"],
                 condition=models.Q(is_active=True),
@@ -123,11 +148,6 @@ class CustomerLoyaltyAccount(TimeStampedModel):
                 fields=["customer", "merchant"], name="customer_loyalty_accounts_customer_merchant"
             ),
             models.CheckConstraint(
-                condition=models.Q(current_points__gte=0),
-                name="customer_loyalty_accounts_current_points_nonnegative",
-                violation_error_message="Not enough points.",
-            ),
-            models.CheckConstraint(
                 condition=models.Q(total_points_earned__gte=0), name="customer_loyalty_accounts_earned_nonnegative"
             ),
             models.CheckConstraint(
@@ -182,6 +202,13 @@ class PointsTransaction(models.Model):
     points_change = models.IntegerField()
     balance_after = models.IntegerField(null=True, editable=False)
     description = models.CharField(max_length=255, blank=True, default="", db_default="")
+    multiplier = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True, help_text="The tier multiplier of an earn."
+    )
+    # The lot an `expire` row expires; one expire row per lot (indexed by that constraint).
+    lot = models.ForeignKey(
+        "PointsLot", on_delete=models.PROTECT, null=True, blank=True, related_name="expiries", db_index=False
+    )
     # Staff are deactivated, not deleted: no index for the rare protect check on delete.
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
@@ -193,9 +220,6 @@ class PointsTransaction(models.Model):
         constraints = [
             choices_check("points_transactions", "transaction_type", PointsTransactionType),
             models.CheckConstraint(condition=~models.Q(points_change=0), name="points_transactions_change_nonzero"),
-            models.CheckConstraint(
-                condition=models.Q(balance_after__gte=0), name="points_transactions_balance_after_nonnegative"
-            ),
             models.CheckConstraint(
                 condition=(
                     models.Q(transaction_type="earn", points_change__gt=0)
@@ -209,6 +233,15 @@ class PointsTransaction(models.Model):
                 condition=models.Q(transaction_type="earn"),
                 name="points_transactions_one_earn_per_transaction",
             ),
+            models.UniqueConstraint(
+                fields=["lot"],
+                condition=models.Q(transaction_type="expire"),
+                name="points_transactions_one_expiry_per_lot",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(lot__isnull=True) | models.Q(transaction_type="expire"),
+                name="points_transactions_lot_only_on_expire",
+            ),
         ]
         indexes = [
             # An account's ledger, newest first (customer page, check_ledger).
@@ -219,3 +252,67 @@ class PointsTransaction(models.Model):
 
     def __str__(self):
         return f"{self.transaction_type} {self.points_change:+d}"
+
+
+class LoyaltyTier(UUIDModel):
+    """A level of a program, reached by points earned in the last 12 months; it multiplies what a sale earns."""
+
+    program = models.ForeignKey(LoyaltyProgram, on_delete=models.CASCADE, related_name="tiers", db_index=False)
+    name = models.CharField(max_length=40)
+    min_points = models.IntegerField("points earned in the last 12 months", default=0, db_default=0)
+    multiplier = models.DecimalField(
+        "earning multiplier", max_digits=5, decimal_places=2, default=Decimal("1"), db_default=Decimal("1")
+    )
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "loyalty_tiers"
+        ordering = ["min_points"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "min_points"], name="loyalty_tiers_program_min_points"),
+            models.UniqueConstraint(fields=["program", "name"], name="loyalty_tiers_program_name"),
+            models.CheckConstraint(condition=models.Q(min_points__gte=0), name="loyalty_tiers_min_points_nonnegative"),
+            models.CheckConstraint(
+                condition=models.Q(multiplier__gte=1, multiplier__lte=10), name="loyalty_tiers_multiplier_range"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.min_points}+ points, ×{self.multiplier})"
+
+
+class PointsLot(models.Model):
+    """Points that came in by one ledger row, used oldest first; kept by the ledger's trigger."""
+
+    id = models.UUIDField(primary_key=True, db_default=GenRandomUUID(), editable=False)
+    customer_loyalty_account = models.ForeignKey(
+        CustomerLoyaltyAccount, on_delete=models.PROTECT, related_name="lots", db_index=False
+    )
+    entry = models.OneToOneField(PointsTransaction, on_delete=models.PROTECT, related_name="lot_created")
+    points = models.IntegerField()
+    remaining = models.IntegerField()
+    earned_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "points_lots"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(points__gt=0), name="points_lots_points_positive"),
+            models.CheckConstraint(
+                condition=models.Q(remaining__gte=0, remaining__lte=models.F("points")),
+                name="points_lots_remaining_range",
+            ),
+        ]
+        indexes = [
+            # An account's open lots, oldest first: every points-taking ledger row.
+            models.Index(
+                fields=["customer_loyalty_account", "earned_at"],
+                condition=models.Q(remaining__gt=0),
+                name="pl_account_open_idx",
+            ),
+            # Lots due to expire: expire_points.
+            models.Index(fields=["expires_at"], condition=models.Q(remaining__gt=0), name="pl_expires_open_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.remaining} of {self.points} points"

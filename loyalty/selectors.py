@@ -1,9 +1,11 @@
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
 from django.db.models import QuerySet
 
-from loyalty.models import LoyaltyProgram
+from loyalty.models import LoyaltyProgram, LoyaltyTier, PointsLot
 from merchants.models import Merchant
 from system.models import AuditLog
 
@@ -25,3 +27,58 @@ def program_history(*, program: LoyaltyProgram, limit: int = 20) -> QuerySet[Aud
         .select_related("user")
         .order_by("-created_at")[:limit]
     )
+
+
+def program_tiers(*, program: LoyaltyProgram | None) -> list[LoyaltyTier]:
+    return list(program.tiers.order_by("min_points")) if program else []
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A customer's tier at a merchant and the points that expire within EXPIRY_NOTICE_DAYS."""
+
+    points_last_year: int
+    tier: str | None
+    multiplier: Decimal
+    next_tier: str | None
+    points_to_next: int | None
+    expiring_points: int
+    expiring_at: datetime | None
+
+
+EXPIRY_NOTICE_DAYS = 30
+
+STANDING = """
+    SELECT y.points, t.name, t.multiplier, n.name, n.min_points - y.points, x.points, x.expires_at
+      FROM (SELECT loyalty_points_last_year(%(customer)s, %(merchant)s) AS points) y
+      LEFT JOIN loyalty_programs p ON p.merchant_id = %(merchant)s AND p.is_active
+      LEFT JOIN LATERAL (SELECT * FROM loyalty_tier_for(p.id, y.points) WHERE id IS NOT NULL) t ON true
+      LEFT JOIN LATERAL (SELECT name, min_points FROM loyalty_tiers WHERE program_id = p.id AND min_points > y.points
+                          ORDER BY min_points LIMIT 1) n ON true
+      LEFT JOIN LATERAL (SELECT sum(l.remaining)::integer AS points, min(l.expires_at) AS expires_at
+                           FROM points_lots l JOIN customer_loyalty_accounts a ON a.id = l.customer_loyalty_account_id
+                          WHERE a.customer_id = %(customer)s AND a.merchant_id = %(merchant)s AND l.remaining > 0
+                            AND l.expires_at < now() + %(soon)s * interval '1 day') x ON true
+"""
+
+
+def account_standing(*, merchant: Merchant, customer_id) -> Standing:
+    """Tier by points earned here in the last 12 months (the database's rule), and the next expiry."""
+    with connection.cursor() as cursor:
+        cursor.execute(STANDING, {"customer": customer_id, "merchant": merchant.pk, "soon": EXPIRY_NOTICE_DAYS})
+        points, tier, multiplier, next_tier, to_next, expiring, expiring_at = cursor.fetchone()
+    return Standing(
+        points_last_year=points,
+        tier=tier,
+        multiplier=multiplier or Decimal("1"),
+        next_tier=next_tier,
+        points_to_next=to_next,
+        expiring_points=expiring or 0,
+        expiring_at=expiring_at,
+    )
+
+
+def account_open_lots(*, account_id, limit: int = 20):
+    return PointsLot.objects.filter(customer_loyalty_account_id=account_id, remaining__gt=0).order_by(
+        "earned_at", "id"
+    )[:limit]

@@ -1,6 +1,6 @@
 from django.db import IntegrityError, transaction
 
-from loyalty.models import CustomerLoyaltyAccount, LoyaltyProgram, PointsTransaction
+from loyalty.models import CustomerLoyaltyAccount, LoyaltyProgram, LoyaltyTier, PointsTransaction
 from merchants.models import Merchant, User
 from system.audit import set_acting_user
 
@@ -20,6 +20,33 @@ def program_update(*, merchant: Merchant, acting_user: User, **rules) -> Loyalty
     program.full_clean()
     program.save()
     return program
+
+
+class TierError(ValueError):
+    """A tier that is refused; the message says why."""
+
+
+@transaction.atomic
+def tier_add(*, merchant: Merchant, acting_user: User, name: str, min_points: int, multiplier) -> LoyaltyTier:
+    """Add a tier to the merchant's active program; sales from now on earn by it."""
+    program = LoyaltyProgram.objects.filter(merchant=merchant, is_active=True).first()
+    if program is None:
+        raise TierError("Save the program's rules first.")
+    set_acting_user(acting_user)
+    try:
+        with transaction.atomic():
+            return LoyaltyTier.objects.create(
+                program=program, name=name.strip(), min_points=min_points, multiplier=multiplier
+            )
+    except IntegrityError as error:
+        raise TierError("Each tier needs its own name and its own number of points.") from error
+
+
+@transaction.atomic
+def tier_remove(*, merchant: Merchant, acting_user: User, tier_id) -> bool:
+    set_acting_user(acting_user)
+    removed, _ = LoyaltyTier.objects.filter(pk=tier_id, program__merchant=merchant).delete()
+    return bool(removed)
 
 
 class AdjustmentError(ValueError):

@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "django_tables2",
     "django_filters",
     "axes",
+    "ninja",  # its Swagger UI is then served from its own static files, not a CDN
     "loyalty_site",
     "merchants",
     "customers",
@@ -32,6 +33,7 @@ INSTALLED_APPS = [
     "transactions",
     "analytics",
     "system",
+    "api",
 ]
 
 MIDDLEWARE = [

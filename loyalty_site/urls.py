@@ -3,9 +3,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
 from analytics.views import DailyAnalyticsView, HomeView
+from api.v1 import api as api_v1
+from api.views import ApiKeyListView, ApiKeyRevokeView
 from customers.card_views import CardCodeView, CardLiveQRView, CardView, JoinView
 from customers.views import MemberAdjustView, MemberDetailView, MemberListView
-from loyalty.views import ProgramView
+from loyalty.views import ProgramView, TierAddView, TierRemoveView
 from merchants.forms import PasswordResetForm
 from merchants.views import BusinessView, FlagsView, PosterView, StaffDeactivateView, StaffView, SwitchMerchantView
 from transactions.counter_views import CheckoutView, ReceiptView, ScanResolveView, ScanView
@@ -25,6 +27,8 @@ urlpatterns = [
     path("customers/<uuid:pk>/adjust/", MemberAdjustView.as_view(), name="customer_adjust"),
     path("analytics/", DailyAnalyticsView.as_view(), name="daily_analytics"),
     path("program/", ProgramView.as_view(), name="program"),
+    path("program/tiers/", TierAddView.as_view(), name="tier_add"),
+    path("program/tiers/<uuid:pk>/remove/", TierRemoveView.as_view(), name="tier_remove"),
     path("business/", BusinessView.as_view(), name="business"),
     path("poster/", PosterView.as_view(), name="poster"),
     path("flags/", FlagsView.as_view(), name="flags"),
@@ -32,6 +36,9 @@ urlpatterns = [
     re_path(r"^card/(?P<token>[0-9a-f]{64})/live\.svg$", CardLiveQRView.as_view(), name="card_live_qr"),
     re_path(r"^card/(?P<token>[0-9a-f]{64})/code\.(?P<fmt>png|svg)$", CardCodeView.as_view(), name="card_code"),
     path("join/<str:merchant_code>/", JoinView.as_view(), name="join"),
+    path("api-keys/", ApiKeyListView.as_view(), name="api_keys"),
+    path("api-keys/<uuid:pk>/revoke/", ApiKeyRevokeView.as_view(), name="api_key_revoke"),
+    path("api/v1/", api_v1.urls),
     path("staff/", StaffView.as_view(), name="staff"),
     path("staff/<uuid:pk>/deactivate/", StaffDeactivateView.as_view(), name="staff_deactivate"),
     path("merchant/switch/", SwitchMerchantView.as_view(), name="switch_merchant"),

@@ -14,6 +14,9 @@ DEFAULTS = {
     ),
     "fraud.window_minutes": (10, "The window of fraud.max_sales."),
     "scan.checkout_minutes": (10, "How long after a scan its sale can be completed."),
+    "api.rate_limit_requests": (120, "Requests one API key may make per window; more are answered 429."),
+    "api.rate_limit_window_seconds": (60, "The window of api.rate_limit_requests."),
+    "api.idempotency_hours": (24, "How long the API keeps the response of a write for its retries (24 at least)."),
 }
 
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from loyalty_site.admin import ReadOnlyAdmin
-from transactions.models import Transaction, TransactionItem
+from transactions.models import Transaction, TransactionItem, TransactionRefund
 
 
 class TransactionItemInline(admin.TabularInline):
@@ -42,4 +42,21 @@ class TransactionAdmin(ReadOnlyAdmin):
 class TransactionItemAdmin(ReadOnlyAdmin):
     list_display = ["product_name", "product_sku", "quantity", "unit_price", "total_price", "transaction"]
     search_fields = ["product_name", "product_sku", "=transaction__id"]
+    show_full_result_count = False
+
+
+@admin.register(TransactionRefund)
+class TransactionRefundAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "kind",
+        "amount",
+        "points_taken_back",
+        "points_given_back",
+        "points_shortfall",
+        "merchant",
+    ]
+    list_filter = ["kind", "created_at"]
+    search_fields = ["=transaction__id", "=merchant__merchant_code"]
+    list_select_related = ["merchant"]
     show_full_result_count = False

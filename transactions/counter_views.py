@@ -23,12 +23,14 @@ def customer_panel(merchant, customer) -> dict:
     """What the cashier sees of a scanned customer: name, points here, status, last visit."""
     member = customer_selectors.member_at(merchant=merchant, customer=customer)
     last_visit = member.last_visit_at if member else None
+    standing = loyalty_selectors.account_standing(merchant=merchant, customer_id=customer.pk)
     return {
         "id": str(customer.pk),
         "name": customer.full_name,
         "code": customer.customer_code,
         "points": member.current_points if member else 0,
         "status": member.loyalty_status.replace("_", " ") if member else "new here",
+        "tier": f"{standing.tier} ×{standing.multiplier:.2f}" if standing.tier else "",
         "last_visit": timezone.localtime(last_visit).strftime("%-d %b %Y") if last_visit else "first visit",
     }
 

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
 
-from loyalty_site.db import TimeStampedModel, UUIDModel, choices_check
+from loyalty_site.db import GenRandomUUID, TimeStampedModel, UUIDModel, choices_check
 
 
 class TransactionStatus(models.TextChoices):
@@ -49,7 +49,26 @@ class Transaction(TimeStampedModel):
         editable=False,
         help_text="Points per currency unit used for this sale.",
     )
-    points_reversed = models.IntegerField(default=0, db_default=0, editable=False)
+    points_multiplier = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The customer's tier multiplier used for this sale.",
+    )
+    points_reversed = models.IntegerField(
+        default=0, db_default=0, editable=False, help_text="Earned points taken back by refunds."
+    )
+    points_shortfall = models.IntegerField(
+        default=0, db_default=0, editable=False, help_text="Earned points a refund could not take back: already spent."
+    )
+    points_returned = models.IntegerField(
+        default=0, db_default=0, editable=False, help_text="Redeemed points given back by refunds."
+    )
+    refunded_amount = models.DecimalField(
+        max_digits=12, decimal_places=2, default=0, db_default=0, help_text="What refunds have paid back so far."
+    )
     points_redeemed = models.IntegerField(
         default=0, db_default=0, help_text="Points the customer paid part of this sale with."
     )
@@ -100,6 +119,21 @@ class Transaction(TimeStampedModel):
                 condition=models.Q(points_redeemed__gte=0), name="transactions_points_redeemed_nonnegative"
             ),
             models.CheckConstraint(
+                condition=models.Q(
+                    points_shortfall__gte=0,
+                    points_shortfall__lte=models.F("points_earned") - models.F("points_reversed"),
+                ),
+                name="transactions_points_shortfall_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(points_returned__gte=0, points_returned__lte=models.F("points_redeemed")),
+                name="transactions_points_returned_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(refunded_amount__gte=0, refunded_amount__lte=models.F("amount")),
+                name="transactions_refunded_amount_range",
+            ),
+            models.CheckConstraint(
                 condition=models.Q(discount_amount__gte=0, discount_amount__lte=models.F("amount")),
                 name="transactions_discount_range",
             ),
@@ -134,6 +168,11 @@ class Transaction(TimeStampedModel):
         """What the customer pays beyond the points."""
         return self.amount - self.discount_amount
 
+    @property
+    def refundable_amount(self):
+        """What is left to refund."""
+        return self.amount - self.refunded_amount if self.status == TransactionStatus.COMPLETED else 0
+
 
 class TransactionItem(UUIDModel):
     transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="items", db_index=False)
@@ -166,3 +205,45 @@ class TransactionItem(UUIDModel):
 
     def __str__(self):
         return f"{self.quantity} × {self.product_name}"
+
+
+class TransactionRefundKind(models.TextChoices):
+    REFUND = "refund"
+    CANCEL = "cancel"
+
+
+class TransactionRefund(models.Model):
+    """One refund (or cancellation) of a completed sale, written by the sale's trigger."""
+
+    Kind = TransactionRefundKind
+    id = models.UUIDField(primary_key=True, db_default=GenRandomUUID(), editable=False)
+    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="refunds", db_index=False)
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="+", db_index=False)
+    kind = models.CharField(max_length=8, choices=Kind)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    points_taken_back = models.IntegerField()
+    points_given_back = models.IntegerField()
+    points_shortfall = models.IntegerField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "transaction_refunds"
+        constraints = [
+            choices_check("transaction_refunds", "kind", TransactionRefundKind),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="transaction_refunds_amount_positive"),
+            models.CheckConstraint(
+                condition=models.Q(points_taken_back__gte=0, points_given_back__gte=0, points_shortfall__gte=0),
+                name="transaction_refunds_points_nonnegative",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["transaction", "created_at"], name="tr_transaction_idx"),
+            # Refunds by day: rebuild_analytics.
+            models.Index(fields=["merchant", "created_at"], name="tr_merchant_created_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.amount}"

@@ -12,7 +12,7 @@ from merchants.models import Merchant
 from system import codes
 from system.codes import CUSTOMER_CODE_LENGTH
 from system.models import AuditLog, QRScanLog
-from transactions.models import Transaction
+from transactions.models import Transaction, TransactionRefund
 
 
 def local_midnight(day: date) -> datetime:
@@ -37,6 +37,10 @@ def transaction_items(*, sale: Transaction):
 
 def transaction_points(*, sale: Transaction) -> QuerySet[PointsTransaction]:
     return PointsTransaction.objects.filter(transaction=sale).select_related("created_by").order_by("created_at")
+
+
+def transaction_refunds(*, sale: Transaction):
+    return TransactionRefund.objects.filter(transaction=sale).select_related("created_by").order_by("created_at", "id")
 
 
 def transaction_history(*, sale: Transaction) -> QuerySet[AuditLog]:

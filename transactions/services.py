@@ -6,6 +6,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from django.db import DataError, IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from customers import tokens
@@ -54,6 +55,9 @@ class Checkout:
     idempotency_key: str
     points_to_redeem: int = 0
     items: list[Item] = field(default_factory=list)
+    external_reference: str = ""
+    # PENDING: a sale the till completes (transaction_complete) or cancels (transaction_cancel) later.
+    status: str = Transaction.Status.COMPLETED
 
 
 def scan_is_rate_limited(*, merchant: Merchant, user: User, ip_address: str | None) -> bool:
@@ -148,7 +152,7 @@ def _refusal(error: IntegrityError) -> str:
 
 
 def checkout_complete(*, merchant: Merchant, user: User, checkout: Checkout) -> tuple[Transaction, bool]:
-    """Record a completed sale for a scan; the database awards and redeems the points.
+    """Record a completed (or, for a till, pending) sale for a scan; the database awards and redeems the points.
 
     Each successful scan makes one sale, within scan.checkout_minutes. Returns the sale and
     whether it is new: the same idempotency key again (a double click, a resubmitted form)
@@ -171,6 +175,8 @@ def checkout_complete(*, merchant: Merchant, user: User, checkout: Checkout) -> 
         raise CheckoutError("Scan the customer's card again: each scan is good for one sale, for a few minutes.")
     if scan.customer.status != Customer.Status.ACTIVE:
         raise CheckoutError(f"This customer's card is {scan.customer.status}.")
+    if checkout.status not in (Transaction.Status.COMPLETED, Transaction.Status.PENDING):
+        raise CheckoutError("A new sale is either completed or pending.")
     try:
         with transaction.atomic():
             set_acting_user(user)
@@ -179,8 +185,9 @@ def checkout_complete(*, merchant: Merchant, user: User, checkout: Checkout) -> 
                 customer=scan.customer,
                 amount=checkout.amount,
                 payment_method=checkout.payment_method,
-                status=Transaction.Status.COMPLETED,
+                status=checkout.status,
                 points_redeemed=checkout.points_to_redeem,
+                external_reference=checkout.external_reference,
                 idempotency_key=checkout.idempotency_key,
                 created_by=user,
             )
@@ -251,12 +258,67 @@ class RefundError(ValueError):
 
 
 @transaction.atomic
-def transaction_refund(*, merchant: Merchant, transaction_id, acting_user: User) -> Transaction:
-    """Refund a completed sale in full; the database takes back its points and totals."""
+def transaction_refund(*, merchant: Merchant, transaction_id, acting_user: User, amount: Decimal | None = None):
+    """Refund a completed sale, in full (`amount` None: everything left) or in part.
+
+    The database gives back the redeemed points and takes back the earned ones in proportion,
+    under the program's shortfall policy, and records a `transaction_refunds` row. Returns the
+    sale as it is after the refund.
+    """
+    set_acting_user(acting_user)
+    sales = Transaction.objects.filter(pk=transaction_id, merchant=merchant, status=Transaction.Status.COMPLETED)
+    if amount is None:
+        change = {"status": Transaction.Status.REFUNDED}
+    else:
+        if not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+            raise RefundError("A refund is an amount of more than zero, in cents at most.")
+        # A conditional update: two refunds at once cannot refund more than the sale.
+        sales = sales.filter(refunded_amount__lte=F("amount") - amount)
+        change = {"refunded_amount": F("refunded_amount") + amount}
+    try:
+        with transaction.atomic():
+            updated = sales.update(**change)
+    except (IntegrityError, DataError) as error:
+        raise RefundError(_refusal(error)) from error
+    if not updated:
+        sale = Transaction.objects.filter(pk=transaction_id, merchant=merchant).first()
+        if sale is None or sale.status != Transaction.Status.COMPLETED:
+            raise RefundError("Only a completed sale can be refunded.")
+        left = sale.amount - sale.refunded_amount
+        raise RefundError(f"Only {left} {sale.currency} of this sale is left to refund.")
+    return Transaction.objects.get(pk=transaction_id)
+
+
+class TransactionStateError(ValueError):
+    """A status move that is refused (completing a sale that is not pending, ...); the message says why."""
+
+
+def transaction_complete(*, merchant: Merchant, transaction_id, acting_user: User | None) -> Transaction:
+    """Complete a pending sale; the database awards and redeems its points, or refuses it (CheckoutError)."""
+    try:
+        with transaction.atomic():
+            set_acting_user(acting_user)
+            updated = Transaction.objects.filter(
+                pk=transaction_id, merchant=merchant, status=Transaction.Status.PENDING
+            ).update(status=Transaction.Status.COMPLETED)
+    except IntegrityError as error:
+        raise CheckoutError(_refusal(error)) from error
+    except DataError as error:
+        raise CheckoutError("These figures are too large for one sale.") from error
+    if not updated:
+        raise TransactionStateError("Only a pending sale can be completed, once.")
+    sale = Transaction.objects.select_related("customer").get(pk=transaction_id)
+    transaction.on_commit(lambda: flag_frequent_buyer(merchant=merchant, customer=sale.customer), robust=True)
+    return sale
+
+
+@transaction.atomic
+def transaction_cancel(*, merchant: Merchant, transaction_id, acting_user: User | None) -> Transaction:
+    """Cancel a pending sale: nothing was awarded, nothing moves. A completed sale is refunded instead."""
     set_acting_user(acting_user)
     updated = Transaction.objects.filter(
-        pk=transaction_id, merchant=merchant, status=Transaction.Status.COMPLETED
-    ).update(status=Transaction.Status.REFUNDED)
+        pk=transaction_id, merchant=merchant, status=Transaction.Status.PENDING
+    ).update(status=Transaction.Status.CANCELLED)
     if not updated:
-        raise RefundError("Only a completed sale can be refunded, once.")
+        raise TransactionStateError("Only a pending sale can be cancelled; refund a completed one.")
     return Transaction.objects.get(pk=transaction_id)

@@ -10,6 +10,7 @@ from merchants.access import MANAGERS, MerchantRequiredMixin
 from merchants.models import MerchantStaff
 from transactions import selectors, services
 from transactions.filters import TransactionFilter
+from transactions.forms import RefundForm
 from transactions.tables import TransactionTable
 
 
@@ -45,24 +46,38 @@ class TransactionDetailView(MerchantRequiredMixin, CashierTodayMixin, TemplateVi
             sale=sale,
             items=selectors.transaction_items(sale=sale),
             movements=selectors.transaction_points(sale=sale),
+            refunds=selectors.transaction_refunds(sale=sale),
+            refund_form=RefundForm(),
             history=selectors.transaction_history(sale=sale),
             **kwargs,
         )
 
 
 class TransactionRefundView(MerchantRequiredMixin, View):
-    """Refund a completed sale in full: its points and totals are taken back."""
+    """Refund a completed sale, in full or in part: its points and totals are taken back in proportion."""
 
     roles = MANAGERS
 
     def post(self, request, pk):
+        selectors.transaction_get(merchant=self.merchant, pk=pk)  # another merchant's sale: 404
+        form = RefundForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, " ".join(form.errors["amount"]))
+            return redirect("transaction", pk=pk)
         try:
-            sale = services.transaction_refund(merchant=self.merchant, transaction_id=pk, acting_user=request.user)
+            sale = services.transaction_refund(
+                merchant=self.merchant, transaction_id=pk, acting_user=request.user, amount=form.cleaned_data["amount"]
+            )
         except services.RefundError as error:
-            selectors.transaction_get(merchant=self.merchant, pk=pk)  # another merchant's sale: 404
             messages.error(request, str(error))
         else:
-            taken = f"; {sale.points_reversed} points taken back" if sale.points_reversed else ""
-            given = f"; {sale.points_redeemed} points given back" if sale.points_redeemed else ""
-            messages.success(request, f"Refunded {sale.amount} {sale.currency}{taken}{given}.")
+            refund = selectors.transaction_refunds(sale=sale).last()
+            parts = [f"Refunded {refund.amount} {sale.currency}"]
+            if refund.points_taken_back:
+                parts.append(f"{refund.points_taken_back} points taken back")
+            if refund.points_given_back:
+                parts.append(f"{refund.points_given_back} points given back")
+            if refund.points_shortfall:
+                parts.append(f"{refund.points_shortfall} points already spent could not be taken back")
+            messages.success(request, "; ".join(parts) + ".")
         return redirect("transaction", pk=pk)

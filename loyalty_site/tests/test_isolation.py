@@ -3,12 +3,16 @@
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from api.services import api_key_create
 from customers.tests.factories import CustomerFactory
+from loyalty.models import LoyaltyTier
+from loyalty.tests.factories import LoyaltyProgramFactory
 from loyalty_site.testing import complete_sale
 from merchants.models import MerchantStaff
 from merchants.tests.factories import MerchantFactory, MerchantStaffFactory
 
-SKIPPED_PREFIXES = ("admin/", "accounts/")  # the Django admin and the password reset tokens
+# The Django admin, the password reset tokens, and the API (api/tests checks its isolation per key).
+SKIPPED_PREFIXES = ("admin/", "accounts/", "api/")
 # Public by design: a customer's card by its secret token, a merchant's join page by its code.
 PUBLIC = {"card", "card_live_qr", "card_code", "join"}
 
@@ -31,6 +35,8 @@ def someone_elses(db):
     other = MerchantFactory()
     sale = complete_sale(merchant=other, customer=CustomerFactory())
     membership = MerchantStaffFactory(merchant=other, role=MerchantStaff.Role.CASHIER)
+    key, _ = api_key_create(merchant=other, name="Their till", acting_user=membership.user)
+    tier = LoyaltyTier.objects.create(program=LoyaltyProgramFactory(merchant=other), name="Gold", min_points=100)
     return {
         "transaction": ("get", sale.pk),
         "receipt": ("get", sale.pk),
@@ -38,6 +44,8 @@ def someone_elses(db):
         "customer_adjust": ("post", sale.customer_id),
         "customer": ("get", sale.customer_id),
         "staff_deactivate": ("post", membership.pk),
+        "api_key_revoke": ("post", key.pk),
+        "tier_remove": ("post", tier.pk),
     }
 
 

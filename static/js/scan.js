@@ -73,6 +73,9 @@
     document.getElementById("customer-code").textContent = customer.code;
     document.getElementById("customer-points").textContent = customer.points;
     document.getElementById("customer-status").textContent = customer.status;
+    const tier = document.getElementById("customer-tier");
+    tier.textContent = customer.tier;
+    tier.hidden = !customer.tier;
     document.getElementById("customer-last-visit").textContent = customer.last_visit;
     form.dataset.points = customer.points;
     form.elements.amount.focus();

@@ -54,14 +54,17 @@ def test_every_change_page_opens(admin_client, some_data):
         assert admin_client.get(url).status_code == 200, model
 
 
-@pytest.mark.parametrize("model", [AuditLog, "loyalty.PointsTransaction", "system.QRScanLog"])
+@pytest.mark.parametrize(
+    "model", [AuditLog, "loyalty.PointsTransaction", "system.QRScanLog", "transactions.TransactionRefund"]
+)
 def test_logs_and_the_ledger_are_read_only(admin_client, some_data, model):
     from django.apps import apps
 
     model = apps.get_model(model) if isinstance(model, str) else model
     model_admin = admin.site._registry[model]
     request = admin_client.get("/").wsgi_request
-    assert not model_admin.has_add_permission(request)
+    # the ledger takes new adjustment rows (with a reason, by the service); no row ever changes
+    assert model_admin.has_add_permission(request) == (model._meta.label == "loyalty.PointsTransaction")
     assert not model_admin.has_change_permission(request)
     assert not model_admin.has_delete_permission(request)
 

@@ -369,3 +369,17 @@ def test_an_account_exists_after_joining_without_a_purchase(merchant, program):
 
     result = customer_join(merchant=merchant, first_name="Ana", email="ana@example.test", base_url="http://x")
     assert CustomerLoyaltyAccount.objects.get(customer=result.customer, merchant=merchant).current_points == 0
+
+
+def test_the_counter_shows_the_customers_tier(client, staff, merchant, program, customer):
+    from decimal import Decimal
+
+    from loyalty.models import LoyaltyTier
+    from loyalty_site.testing import complete_sale
+
+    LoyaltyTier.objects.create(program=program, name="Silver", min_points=20, multiplier=Decimal("1.25"))
+    client.force_login(staff["cashier"])
+    assert client.post(reverse("scan_resolve"), {"code": customer.customer_code}).json()["customer"]["tier"] == ""
+    complete_sale(merchant=merchant, customer=customer, amount="25.00")
+    response = client.post(reverse("scan_resolve"), {"code": customer.customer_code})
+    assert response.json()["customer"]["tier"] == "Silver ×1.25"

@@ -1,18 +1,20 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from loyalty.integrity import ledger_errors
+from loyalty.integrity import ledger_problems
 
 
 class Command(BaseCommand):
     help = (
-        "Check that every account's points and totals equal the sums of its ledger; names each broken "
+        "Check every account: points and totals equal the sums of its ledger, its lots hold its balance and "
+        "none is over-consumed, and each sale's points and refunds match its ledger rows. Names each broken "
         "account and exits non-zero."
     )
 
     def handle(self, *args, **options):
-        broken = ledger_errors()
-        for line in broken:
-            self.stderr.write(line)
-        if broken:
-            raise CommandError(f"{len(broken)} account(s) disagree with their ledger.")
-        self.stdout.write(self.style.SUCCESS("Every account agrees with its ledger."))
+        problems = ledger_problems()
+        for account, problem, details in problems:
+            self.stderr.write(f"customer {account}: {problem}: {details}")
+        if problems:
+            accounts = len({account for account, _, _ in problems})
+            raise CommandError(f"{len(problems)} problem(s) in {accounts} account(s).")
+        self.stdout.write(self.style.SUCCESS("Every account agrees with its ledger and its lots."))

@@ -8,12 +8,14 @@ transactions before the transaction commits. That loads a million sales in under
 """
 
 import time
+from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connection, transaction
 from tqdm import tqdm
 
-from loyalty.integrity import derived_state_errors
+from loyalty.integrity import derived_state_errors, ledger_errors
+from loyalty.models import LoyaltyProgram, LoyaltyTier
 from merchants.models import Merchant, MerchantStaff, User
 
 DEMO_PASSWORD = "demo1234"
@@ -182,6 +184,8 @@ BULK_TABLES = (
     "transaction_items",
     "customer_loyalty_accounts",
     "points_transactions",
+    "points_lots",
+    "transaction_refunds",
     "customer_visits",
     "audit_logs",
 )
@@ -197,6 +201,8 @@ LOADED_TABLES = (
     "transaction_items",
     "customer_loyalty_accounts",
     "points_transactions",
+    "points_lots",
+    "transaction_refunds",
     "customer_visits",
 )
 
@@ -225,6 +231,7 @@ class DemoLoader:
             ("tables", self.load),
             ("daily analytics", self.analytics),
             ("check", self.check),
+            ("tiers", self.tiers),
             ("logins", self.logins),
         ]
 
@@ -463,16 +470,29 @@ class DemoLoader:
         )
         self.execute(
             "INSERT INTO transactions (id, merchant_id, customer_id, amount, currency, payment_method, status, "
-            " external_reference, description, points_earned, points_rate, points_reversed, points_redeemed, "
-            " discount_amount, completed_at, refunded_at, cancelled_at, created_at, updated_at) "
+            " external_reference, description, points_earned, points_rate, points_multiplier, points_reversed, "
+            " points_redeemed, discount_amount, refunded_amount, completed_at, refunded_at, cancelled_at, created_at, "
+            " updated_at) "
             "SELECT s.id, s.merchant_id, s.customer_id, s.amount, s.currency, s.payment_method, s.status, '', '', "
             "       s.points_earned, CASE WHEN s.status <> 'failed' THEN m.points_per_dollar END, "
-            "       s.points_reversed, s.points_redeemed, s.discount_amount, s.completed_at, "
+            "       CASE WHEN s.status <> 'failed' THEN 1 END, "
+            "       s.points_reversed, s.points_redeemed, s.discount_amount, "
+            "       CASE WHEN s.status = 'refunded' THEN s.amount ELSE 0 END, s.completed_at, "
             "       CASE WHEN s.status = 'refunded' THEN s.closed_at END, "
             "       CASE WHEN s.status = 'cancelled' THEN s.closed_at END, "
             "       coalesce(s.completed_at, s.closed_at) - interval '20 seconds', "
             "       coalesce(s.closed_at, s.completed_at) "
             "  FROM seed_sales s JOIN seed_merchants m ON m.id = s.merchant_id ORDER BY s.id"
+        )
+        # Refunds and cancellations are of whole sales, none of them paid with points.
+        refund_id = self.uid("'refund' || s.id::text")
+        self.execute(
+            "INSERT INTO transaction_refunds (id, transaction_id, merchant_id, kind, amount, points_taken_back, "
+            " points_given_back, points_shortfall, created_at) "
+            f"SELECT {refund_id}, s.id, s.merchant_id, "
+            "       CASE WHEN s.status = 'refunded' THEN 'refund' ELSE 'cancel' END, s.amount, s.points_reversed, "
+            "       0, 0, s.closed_at "
+            "  FROM seed_sales s WHERE s.status IN ('refunded', 'cancelled') AND s.completed_at IS NOT NULL"
         )
         self.execute(
             "INSERT INTO transaction_items (id, transaction_id, product_name, product_sku, quantity, unit_price, "
@@ -500,9 +520,10 @@ class DemoLoader:
         )
         self.execute(
             "INSERT INTO points_transactions (id, customer_loyalty_account_id, transaction_id, transaction_type, "
-            " points_change, balance_after, description, created_at) "
+            " points_change, balance_after, multiplier, description, created_at) "
             f"SELECT {self.uid('kind || transaction_id::text')}, account_id, transaction_id, kind, change, "
-            "       sum(change) OVER (PARTITION BY account_id ORDER BY at, step, transaction_id), description, at "
+            "       sum(change) OVER (PARTITION BY account_id ORDER BY at, step, transaction_id), "
+            "       CASE WHEN kind = 'earn' THEN 1 END, description, at "
             "  FROM (SELECT a.id AS account_id, s.id AS transaction_id, 'redeem' AS kind, "
             "               -s.points_redeemed AS change, s.completed_at AS at, 1 AS step, "
             "               format('Paid %s %s of a purchase of %s %s', s.discount_amount, s.currency, s.amount, "
@@ -520,6 +541,8 @@ class DemoLoader:
             "          FROM seed_sales s JOIN seed_accounts a USING (customer_id, merchant_id) "
             "         WHERE s.points_reversed > 0) ledger"
         )
+        # Each account's points in lots, the oldest used first, as the ledger's trigger keeps them.
+        self.execute("SELECT create_missing_points_lots()")
         # Visits are kept when a sale is refunded: the customer came.
         self.execute(
             "INSERT INTO customer_visits (id, customer_id, merchant_id, visit_date, visit_count, total_spent, "
@@ -655,9 +678,20 @@ class DemoLoader:
         # The analytics are a rebuild already; the rest is compared with the transactions.
         for table in (*LOADED_TABLES, "merchant_daily_analytics"):
             self.execute(f"ANALYZE {table}")  # plans for the new sizes, before autovacuum gets to it
-        errors = derived_state_errors(limit=5, analytics=False)
+        errors = derived_state_errors(limit=5, analytics=False) + ledger_errors(limit=5)
         if errors:
             raise CommandError("The loaded data is inconsistent:\n" + "\n".join(errors))
+
+    def tiers(self):
+        """The first demo merchant's program has tiers, for sales from now on (past sales earned without)."""
+        program = LoyaltyProgram.objects.filter(merchant__business_email=DEMO_MERCHANTS[0][2], is_active=True).first()
+        if program:
+            LoyaltyTier.objects.bulk_create(
+                [
+                    LoyaltyTier(program=program, name="Silver", min_points=300, multiplier=Decimal("1.25")),
+                    LoyaltyTier(program=program, name="Gold", min_points=1000, multiplier=Decimal("1.5")),
+                ]
+            )
 
     def logins(self):
         if self.options["no_logins"]:

@@ -1,0 +1,198 @@
+"""Writes of the point-of-sale API: keys, their request counters, stored responses, and sales made through a key."""
+
+import hashlib
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from uuid import UUID
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from api.models import ApiKey, IdempotencyRecord
+from merchants.models import Merchant, User
+from system.audit import set_acting_user
+from system.settings_store import setting
+from transactions import services as sales
+from transactions.models import Transaction
+
+KEY_PREFIX = "lk_"
+
+
+class ApiKeyError(ValueError):
+    """A key change that is refused; the message says why."""
+
+
+def key_hash(raw_key: str) -> str:
+    """Keys are 256 random bits: a plain SHA-256 is enough (no slow hash needed against guessing)."""
+    return hashlib.sha256(raw_key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@transaction.atomic
+def api_key_create(*, merchant: Merchant, name: str, acting_user: User) -> tuple[ApiKey, str]:
+    """A new key for a terminal of `merchant`; returns it with the raw key, which is shown once and never stored."""
+    name = (name or "").strip()
+    if not name:
+        raise ApiKeyError("Give the key a name, e.g. the till it is for.")
+    set_acting_user(acting_user)
+    raw = KEY_PREFIX + secrets.token_urlsafe(32)
+    prefix = raw[:10]
+    service_user = User.objects.create_user(
+        f"api-key-{secrets.token_hex(8)}@api-keys.invalid",
+        None,  # an unusable password; and inactive: a key's user can never log in
+        first_name="API key",
+        last_name=name[:150],
+        is_active=False,
+    )
+    key = ApiKey.objects.create(
+        merchant=merchant, name=name, prefix=prefix, key_hash=key_hash(raw), user=service_user, created_by=acting_user
+    )
+    return key, raw
+
+
+@transaction.atomic
+def api_key_revoke(*, merchant: Merchant, key_id, acting_user: User) -> ApiKey:
+    """Revoke a key of `merchant` at once; its next request is refused. Revoking twice changes nothing."""
+    set_acting_user(acting_user)
+    try:
+        key = ApiKey.objects.get(pk=key_id, merchant=merchant)
+    except (ApiKey.DoesNotExist, ValueError, TypeError) as error:
+        raise ApiKey.DoesNotExist("No such key here.") from error
+    ApiKey.objects.filter(pk=key.pk, revoked_at=None).update(revoked_at=timezone.now(), revoked_by=acting_user)
+    key.refresh_from_db()
+    return key
+
+
+@dataclass
+class KeyUse:
+    key: ApiKey | None
+    retry_after: int | None = None  # seconds, when over the rate limit
+
+
+# One statement per request: find the key by its hash, count the request in the key's current
+# window (a new window starts the count again), note the time. The row lock is held for this
+# statement only (autocommit), so two requests never lose a count.
+_USE_SQL = """
+    UPDATE api_keys k
+       SET rate_count = CASE WHEN k.rate_window_start = w.start THEN k.rate_count + 1 ELSE 1 END,
+           rate_window_start = w.start,
+           last_used_at = now()
+      FROM (SELECT to_timestamp(floor(extract(epoch FROM now()) / %(window)s) * %(window)s) AS start) w
+     WHERE k.key_hash = %(hash)s AND k.revoked_at IS NULL
+ RETURNING k.id, k.rate_count, extract(epoch FROM w.start + make_interval(secs => %(window)s) - now())
+"""
+
+
+def api_key_use(*, raw_key: str) -> KeyUse:
+    """The active key behind `raw_key`, with this request counted against its rate limit; None if there is none."""
+    if not raw_key or len(raw_key) > 200:
+        return KeyUse(None)
+    window = setting("api.rate_limit_window_seconds")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_USE_SQL, {"window": window, "hash": key_hash(raw_key)})
+        row = cursor.fetchone()
+    if row is None:
+        return KeyUse(None)
+    key_id, count, seconds_left = row
+    key = ApiKey.objects.select_related("merchant", "user").get(pk=key_id)
+    if count > setting("api.rate_limit_requests"):
+        return KeyUse(key, retry_after=max(1, math.ceil(seconds_left)))
+    return KeyUse(key)
+
+
+@dataclass
+class Claim:
+    """An Idempotency-Key claimed for this request (`owner`), or the record of the request that has it."""
+
+    record: IdempotencyRecord
+    owner: bool
+
+
+def idempotency_claim(*, api_key: ApiKey, key: str, fingerprint: str) -> Claim:
+    """Claim `key` for this request inside the caller's transaction; waits while another request holds it.
+
+    INSERT ... ON CONFLICT DO NOTHING blocks on the unique key until the other request's transaction
+    ends: then the row is either there with its response (a replay) or gone (this request owns it).
+    A record older than api.idempotency_hours is replaced.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("idempotency_claim() must run in the transaction of the write it guards")
+    hours = max(24, setting("api.idempotency_hours"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM api_idempotency_records WHERE merchant_id = %s AND key = %s AND created_at < %s",
+            [api_key.merchant_id, key, timezone.now() - timedelta(hours=hours)],
+        )
+        cursor.execute(
+            """
+            INSERT INTO api_idempotency_records (id, merchant_id, api_key_id, key, fingerprint, created_at)
+            VALUES (gen_random_uuid(), %s, %s, %s, %s, now())
+            ON CONFLICT (merchant_id, key) DO NOTHING
+            RETURNING id
+            """,
+            [api_key.merchant_id, api_key.pk, key, fingerprint],
+        )
+        inserted = cursor.fetchone()
+    if inserted:
+        return Claim(IdempotencyRecord.objects.get(pk=inserted[0]), owner=True)
+    return Claim(IdempotencyRecord.objects.get(merchant_id=api_key.merchant_id, key=key), owner=False)
+
+
+def idempotency_store(*, record: IdempotencyRecord, status: int, body: str) -> None:
+    IdempotencyRecord.objects.filter(pk=record.pk).update(response_status=status, response_body=body)
+
+
+def idempotency_purge(*, now=None) -> int:
+    """Forget the responses older than api.idempotency_hours (24 at least); returns how many."""
+    hours = max(24, setting("api.idempotency_hours"))
+    deleted, _ = IdempotencyRecord.objects.filter(
+        created_at__lt=(now or timezone.now()) - timedelta(hours=hours)
+    ).delete()
+    return deleted
+
+
+class SaleError(ValueError):
+    """A sale refused before it reaches the counter's rules; `code` is stable, the message is for people."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def sale_create(
+    *,
+    api_key: ApiKey,
+    scan_id: UUID,
+    customer_id: UUID,
+    amount: Decimal,
+    currency: str | None,
+    payment_method: str,
+    items: list[sales.Item],
+    points_to_redeem: int,
+    external_reference: str,
+    status: str,
+    idempotency_key: str | None,
+) -> tuple[Transaction, bool]:
+    """A sale through the counter's own checkout, by the key's service user, for a scan the key made."""
+    merchant = api_key.merchant
+    if currency and currency != merchant.currency:
+        raise SaleError("currency_mismatch", f"This merchant takes {merchant.currency}, not {currency}.")
+    checkout = sales.Checkout(
+        scan_id=scan_id,
+        customer_id=customer_id,
+        amount=amount,
+        payment_method=payment_method,
+        idempotency_key=f"api:{idempotency_key}" if idempotency_key else f"api:{secrets.token_hex(16)}",
+        points_to_redeem=points_to_redeem,
+        items=items,
+        external_reference=external_reference,
+        status=status,
+    )
+    return sales.checkout_complete(merchant=merchant, user=api_key.user, checkout=checkout)
+
+
+def acting_as(api_key: ApiKey) -> None:
+    """Name the key's service user as the author of the current database transaction."""
+    set_acting_user(api_key.user)
