@@ -82,6 +82,14 @@ SERVERS = {
     "per-request": {"DB_POOL": "0", "CONN_MAX_AGE": "0"},
 }
 CHOSEN = "pool"  # see docs/benchmarks.md
+# contestant: (server, endpoints, Idempotency-Key on every request)
+CONTESTANTS = {
+    "api": (CHOSEN, "api", True),
+    "api-no-key": (CHOSEN, "api", False),
+    "api-persistent": ("persistent", "api", True),
+    "api-per-request": ("per-request", "api", True),
+    "page": (CHOSEN, "page", False),  # the counter page's own form carries a key
+}
 
 
 class InvariantBroken(RuntimeError):
@@ -160,21 +168,6 @@ def get(port: int, path: str, cookie: str = "") -> tuple[int, bytes]:
         conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
         response = conn.getresponse()
         return response.status, response.read()
-    finally:
-        conn.close()
-
-
-def post(port: int, path: str, body: str, session: dict) -> tuple[int, str, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        headers = {
-            "Cookie": session["cookie"],
-            "X-CSRFToken": session["csrf"],
-            "Content-Type": "application/x-www-form-urlencoded",
-        }
-        conn.request("POST", path, body=body, headers=headers)
-        response = conn.getresponse()
-        return response.status, response.getheader("Location") or "", response.read()
     finally:
         conn.close()
 
@@ -290,18 +283,27 @@ def prepare(sizes: dict, workdir: Path) -> dict:
             [CLIENTS * sizes["codes_per_cashier"] + 200],
         )
     ]
+    from api.services import api_key_create
+    from merchants.models import Merchant
+    from system.models import SystemSetting
+
+    # A till makes a few requests a minute; the bench's tills make dozens a second.
+    SystemSetting.objects.update_or_create(
+        setting_key="api.rate_limit_requests", defaults={"setting_value": "100000000", "value_type": "integer"}
+    )
     cashiers = []
     sql("CREATE TABLE bench_counter (i int PRIMARY KEY, merchant_id uuid, user_id uuid, customer_code text)")
     for n, merchant_id in enumerate(shops[:CLIENTS]):
         user = staff(merchant_id, f"cashier{n}@bench.test", "cashier")
         mine = codes[n * sizes["codes_per_cashier"] : (n + 1) * sizes["codes_per_cashier"]]
-        cashiers.append({**login(user), "codes": mine, "user_id": str(user.pk)})
+        key, raw = api_key_create(merchant=Merchant.objects.get(pk=merchant_id), name=f"till {n}", acting_user=user)
+        cashiers.append({**login(user), "key": raw, "codes": mine, "user_ids": [str(user.pk), str(key.user_id)]})
         sql(
             "INSERT INTO bench_counter SELECT %s + g, %s, %s, (%s::text[])[g] FROM generate_series(1, %s) g",
             [n * len(mine), merchant_id, user.pk, mine, len(mine)],
         )
     lua = "".join(
-        f"  {{cookie={json.dumps(c['cookie'])}, csrf={json.dumps(c['csrf'])}, "
+        f"  {{cookie={json.dumps(c['cookie'])}, csrf={json.dumps(c['csrf'])}, key={json.dumps(c['key'])}, "
         f"codes={{{','.join(json.dumps(x) for x in c['codes'])}}}}},\n"
         for c in cashiers
     )
@@ -316,10 +318,13 @@ def prepare(sizes: dict, workdir: Path) -> dict:
     sql("INSERT INTO bench_customers SELECT row_number() OVER (ORDER BY id), id FROM customers")
     sql("ANALYZE bench_counter, bench_merchants, bench_customers")
     race_user = staff(shops[CLIENTS], "race@bench.test", "cashier")
+    race_key, race_raw = api_key_create(
+        merchant=Merchant.objects.get(pk=shops[CLIENTS]), name="race till", acting_user=race_user
+    )
     return {
-        "cashier_ids": [c["user_id"] for c in cashiers] + [str(race_user.pk)],
+        "cashier_ids": [i for c in cashiers for i in c["user_ids"]] + [str(race_key.user_id)],
         "counter_rows": CLIENTS * sizes["codes_per_cashier"],
-        "race": {**login(race_user), "codes": codes[-200:]},
+        "race": {"key": race_raw, "codes": codes[-200:]},
         "owners": {
             "busy": login(staff(busy, "owner-busy@bench.test", "owner")),
             "quiet": login(staff(quiet, "owner-quiet@bench.test", "owner")),
@@ -344,11 +349,11 @@ class CounterLoad:
         self.sizes, self.workdir = sizes, workdir
         self.runs = self.sales = 0
 
-    def slice(self, server: WebServer, seconds: int, warmup: bool = False) -> dict:
+    def slice(self, server: WebServer, seconds: int, mode: str = "api", keys: bool = True, warmup=False) -> dict:
         offset = self.runs * self.sizes["codes_per_cashier"] // 30
         command = ["wrk", "-t", CLIENTS, "-c", CLIENTS, "-d", f"{seconds}s", "--timeout", "20s"]
         command += ["-s", HERE / "counter.lua", f"http://127.0.0.1:{server.port}", "--"]
-        command += [self.workdir / "cashiers.lua", self.sizes["max_sales_per_client"], offset]
+        command += [self.workdir / "cashiers.lua", self.sizes["max_sales_per_client"], offset, mode, int(keys)]
         result = run(command, env=os.environ.copy(), timeout=seconds + 120, what="wrk")
         line = next((x for x in result.stdout.splitlines() if x.startswith("BENCH ")), None)
         if line is None:
@@ -356,41 +361,45 @@ class CounterLoad:
         out = json.loads(line[len("BENCH ") :])
         if out["errors"] or out["socket_errors"] or not (out["sales"] or warmup):
             out.pop("pairs_us")
-            raise InvariantBroken(f"counter run on {server.name}: {out}\n{server.log_path.read_text()[-3000:]}")
+            raise InvariantBroken(f"{mode} run on {server.name}: {out}\n{server.log_path.read_text()[-3000:]}")
         self.runs += 1
         self.sales += out["sales"]
         latencies = [x / 1000 for x in out["pairs_us"]]
         return {"count": out["sales"], "seconds": out["duration_us"] / 1e6, "latencies_ms": latencies}
 
 
-def scan(port: int, session: dict, code: str) -> dict:
-    status, _, body = post(port, "/scan/resolve/", f"code={code}", session)
-    if status != 200:
-        raise InvariantBroken(f"scan of {code}: {status} {body[:300]!r}")
-    return json.loads(body)
+def api_post(port: int, path: str, payload: dict, raw_key: str, idempotency_key: str | None = None) -> tuple:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        headers = {"Authorization": f"Bearer {raw_key}", "Content-Type": "application/json"}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        conn.request("POST", path, body=json.dumps(payload), headers=headers)
+        response = conn.getresponse()
+        return response.status, json.loads(response.read() or b"null")
+    finally:
+        conn.close()
 
 
-def checkout_body(found: dict, key: str) -> str:
-    return (
-        f"scan={found['scan']}&customer={found['customer']['id']}&amount=9.90&payment_method=cash"
-        f"&points_to_redeem=0&idempotency_key={key}"
-        "&items-TOTAL_FORMS=0&items-INITIAL_FORMS=0&items-MIN_NUM_FORMS=0&items-MAX_NUM_FORMS=50"
-    )
+def race(port: int, till: dict, rounds: int) -> dict:
+    """Through the API: one sale sent 4 times at once under one Idempotency-Key (a till's retries),
+    and two sales with different keys racing for one scan. Each round must make one sale each."""
+    codes, keys, sales = iter(till["codes"]), [], 0
 
+    def scan():
+        status, body = api_post(port, "/api/v1/scans", {"code": next(codes)}, till["key"])
+        if status != 200:
+            raise InvariantBroken(f"race scan: {status} {body}")
+        return {"scan_id": body["scan_id"], "customer_id": body["customer"]["id"], "amount": "9.90"}
 
-def race(port: int, prepared: dict, rounds: int) -> dict:
-    """The same checkout sent 4 times at once (replays of one key), and 2 keys racing for one scan."""
-    session, codes = prepared["race"], iter(prepared["race"]["codes"])
-    keys, one_scan_two_keys, sales = [], [], 0
-
-    def at_once(bodies: list[str]) -> list[tuple[int, str]]:
-        barrier, answers = threading.Barrier(len(bodies)), [None] * len(bodies)
+    def at_once(calls: list[tuple[dict, str]]) -> list[tuple]:
+        barrier, answers = threading.Barrier(len(calls)), [None] * len(calls)
 
         def send(i):
             barrier.wait()
-            answers[i] = post(port, "/scan/checkout/", bodies[i], session)[:2]
+            answers[i] = api_post(port, "/api/v1/transactions", calls[i][0], till["key"], calls[i][1])
 
-        threads = [threading.Thread(target=send, args=(i,)) for i in range(len(bodies))]
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(len(calls))]
         for t in threads:
             t.start()
         for t in threads:
@@ -399,22 +408,20 @@ def race(port: int, prepared: dict, rounds: int) -> dict:
 
     for r in range(rounds):
         key = f"race-{r}-{secrets.token_hex(4)}"
-        answers = at_once([checkout_body(scan(port, session, next(codes)), key)] * 4)
-        if {a[0] for a in answers} != {302} or len({a[1] for a in answers}) != 1:
-            raise InvariantBroken(f"replays of one key did not all lead to one receipt: {answers}")
-        keys.append(key)
-        found = scan(port, session, next(codes))
+        answers = at_once([(scan(), key)] * 4)
+        if {a[0] for a in answers} - {200, 201} or len({a[1]["id"] for a in answers}) != 1:
+            raise InvariantBroken(f"replays of one Idempotency-Key did not all answer the same sale: {answers}")
+        keys.append(f"api:{key}")
+        sale = scan()
         pair = [f"race2-{r}-{i}-{secrets.token_hex(4)}" for i in range(2)]
-        answers = at_once([checkout_body(found, k) for k in pair])
-        if sorted(a[0] for a in answers) != [302, 422]:
+        answers = at_once([(sale, k) for k in pair])
+        if sorted(a[0] < 300 for a in answers) != [False, True]:
             raise InvariantBroken(f"two keys racing for one scan: {answers}")
-        one_scan_two_keys += pair
+        keys += [f"api:{k}" for k in pair]
         sales += 2
-    duplicates = sql(
-        "SELECT count(*) - count(DISTINCT idempotency_key) FROM transactions WHERE idempotency_key = ANY(%s)", [keys]
-    )[0][0]
-    recorded = sql("SELECT count(*) FROM transactions WHERE idempotency_key = ANY(%s)", [keys + one_scan_two_keys])
-    return {"rounds": rounds, "duplicates": duplicates, "sales": sales, "recorded": recorded[0][0]}
+    recorded = sql("SELECT count(*), count(DISTINCT idempotency_key) FROM transactions WHERE idempotency_key = ANY(%s)",
+                   [keys])[0]  # fmt: skip
+    return {"rounds": rounds, "sales": sales, "recorded": recorded[0], "duplicates": recorded[0] - recorded[1]}
 
 
 def pages(server: WebServer, prepared: dict, samples: int) -> dict:
@@ -482,6 +489,7 @@ def measure(sizes: dict, env: dict, workdir: Path, server) -> dict:
         for web in servers.values():
             log(f"warming up the {web.name} server")
             load.slice(web, sizes["warmup_seconds"], warmup=True)
+        load.slice(servers[CHOSEN], sizes["warmup_seconds"], mode="page", keys=False, warmup=True)
         runs = {
             "pgbench": lambda: pgbench(
                 server,
@@ -492,23 +500,28 @@ def measure(sizes: dict, env: dict, workdir: Path, server) -> dict:
                 workdir=workdir,
             )
         }
-        runs.update({name: (lambda web=web: load.slice(web, sizes["seconds"])) for name, web in servers.items()})
-        log(f"counter, {CLIENTS} clients: pgbench and HTTP ({', '.join(SERVERS)}) in turn, {sizes['rounds']} rounds")
+        for name, (server_name, mode, keys) in CONTESTANTS.items():
+            runs[name] = lambda web=servers[server_name], mode=mode, keys=keys: load.slice(
+                web, sizes["seconds"], mode, keys
+            )
+        log(f"counter, {CLIENTS} clients: {', '.join(runs)} in turn, {sizes['rounds']} rounds")
         counter = interleaved(runs, sizes["rounds"])
         log("racing replays")
-        results["races"] = race(servers[CHOSEN].port, prepared, sizes["race_rounds"])
+        results["races"] = race(servers[CHOSEN].port, prepared["race"], sizes["race_rounds"])
         log("dashboard pages, busy and quiet merchant in turn")
         results["pages"] = pages(servers[CHOSEN], prepared, sizes["page_samples"])
-    raw, chosen = counter.pop("pgbench"), counter[CHOSEN]
+    raw, chosen = counter.pop("pgbench"), counter["api"]
     results["counter"] = {
         "http": counter,
         "pgbench": raw,
         "ratio": ratio(chosen["per_second"], raw["per_second"]),
         "p99_ratio": ratio(chosen["p99_ms"], raw["p99_ms"]),
+        "page_ratio": ratio(counter["page"]["per_second"], raw["per_second"]),
     }
+    results["idempotency"] = {"ratio": ratio(chosen["per_second"], counter["api-no-key"]["per_second"])}
     results["connection_reuse"] = {
-        "ratio": ratio(chosen["per_second"], counter["per-request"]["per_second"]),
-        "pool_over_persistent": ratio(counter["pool"]["per_second"], counter["persistent"]["per_second"]),
+        "ratio": ratio(chosen["per_second"], counter["api-per-request"]["per_second"]),
+        "pool_over_persistent": ratio(chosen["per_second"], counter["api-persistent"]["per_second"]),
     }
 
     award = HERE / "sql" / "award.sql"
@@ -568,38 +581,25 @@ def table(results: dict) -> str:
     def ms(x):
         return f"{x['p50_ms']:.1f} / {x['p99_ms']:.1f}"
 
+    page, key = http["page"], results["idempotency"]
     rows = [
-        (
-            "1. counter: HTTP scan+sale / pgbench, 8 clients",
-            c["ratio"],
-            ">= 0.2",
-            f"{http[CHOSEN]['per_second']:.1f} vs {raw['per_second']:.1f}/s; p50/p99 ms {ms(http[CHOSEN])} vs "
-            f"{ms(raw)}; p99 ratio {c['p99_ratio']} (target < 10)",
-        ),
-        (
-            "2. busy merchant: award, 32 clients, 1 / 1000 merchants",
-            b["ratio"],
-            ">= 0.8",
-            f"{b['one']['per_second']:.0f} vs {b['spread']['per_second']:.0f}/s; p50/p99 ms {ms(b['one'])} vs "
-            f"{ms(b['spread'])}; p99 ratio {b['p99_ratio']} (target <= 2)",
-        ),
-        (
-            "3. idempotency: with a key / without",
-            None,
-            ">= 0.8",
-            "not measurable on the counter, whose form always carries its key (needs the API); "
-            f"{results['races']['rounds']} rounds of racing replays and racing keys: "
-            f"{results['races']['duplicates']} duplicate sales",
-        ),
-        (
-            "4. connection reuse: pool / one connection per request",
-            results["connection_reuse"]["ratio"],
-            ">= 3",
-            f"{http[CHOSEN]['per_second']:.1f} vs {http['per-request']['per_second']:.1f}/s; persistent "
-            f"{http['persistent']['per_second']:.1f}/s (pool / persistent "
-            f"{results['connection_reuse']['pool_over_persistent']})",
-        ),
-    ]
+        ("1. counter: API scan+sale / pgbench, 8 clients", c["ratio"], ">= 0.2",
+         f"{http['api']['per_second']:.1f} vs {raw['per_second']:.1f}/s; p50/p99 ms {ms(http['api'])} vs "
+         f"{ms(raw)}; p99 ratio {c['p99_ratio']} (target < 10)"),
+        ("1b. the counter page (session, form) / pgbench", c["page_ratio"], "",
+         f"{page['per_second']:.1f}/s; p50/p99 ms {ms(page)}"),
+        ("2. busy merchant: award, 32 clients, 1 / 1000 merchants", b["ratio"], ">= 0.8",
+         f"{b['one']['per_second']:.0f} vs {b['spread']['per_second']:.0f}/s; p50/p99 ms {ms(b['one'])} vs "
+         f"{ms(b['spread'])}; p99 ratio {b['p99_ratio']} (target <= 2)"),
+        ("3. idempotency: Idempotency-Key on every request / none", key["ratio"], ">= 0.8",
+         f"{http['api']['per_second']:.1f} vs {http['api-no-key']['per_second']:.1f}/s; "
+         f"{results['races']['rounds']} rounds of racing retries and racing keys: "
+         f"{results['races']['duplicates']} duplicate sales"),
+        ("4. connection reuse: pool / one connection per request", results["connection_reuse"]["ratio"], ">= 3",
+         f"{http['api']['per_second']:.1f} vs {http['api-per-request']['per_second']:.1f}/s; persistent "
+         f"{http['api-persistent']['per_second']:.1f}/s (pool / persistent "
+         f"{results['connection_reuse']['pool_over_persistent']})"),
+    ]  # fmt: skip
     for name, page in results["pages"].items():
         rows.append(
             (
