@@ -17,7 +17,10 @@ run: demo
 
 # Production settings on http://127.0.0.1:8000 (gunicorn.conf.py: WEB_BIND, WEB_WORKERS). SECRET_KEY comes
 # from the environment, else from .data/secret_key, made once.
-PRODUCTION := DEBUG=0 SECRET_KEY="$${SECRET_KEY:-$$(cat .data/secret_key)}"
+# Persistent connections: gunicorn's sync workers serve one request at a time, and the bench measured
+# them ahead of Django's pool (docs/benchmarks.md).
+PRODUCTION := DEBUG=0 SECRET_KEY="$${SECRET_KEY:-$$(cat .data/secret_key)}" DB_POOL=$${DB_POOL:-0} \
+	CONN_MAX_AGE=$${CONN_MAX_AGE:-600}
 serve: migrate
 	@mkdir -p .data && test -s .data/secret_key || $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > .data/secret_key
 	$(PRODUCTION) $(PY) manage.py collectstatic --noinput -v0
