@@ -125,9 +125,13 @@ LEDGER_CHECKS = {
     "a lot is over-consumed or unlike the ledger row that opened it": """
         SELECT l.customer_loyalty_account_id, format('lot %s: %s points, %s left, from a ledger row of %s (%s)',
                                                      l.id, l.points, l.remaining, e.points_change, e.transaction_type)
-          FROM points_lots l JOIN points_transactions e ON e.id = l.entry_id
+          FROM points_lots l
+          JOIN points_transactions e ON e.id = l.entry_id
+          LEFT JOIN transactions t ON t.id = e.transaction_id AND e.transaction_type = 'earn'
          WHERE l.remaining < 0 OR l.remaining > l.points OR l.points <> e.points_change
-            OR e.customer_loyalty_account_id <> l.customer_loyalty_account_id""",
+            OR e.customer_loyalty_account_id <> l.customer_loyalty_account_id
+            -- a refund's take-back uses its own sale's lot first
+            OR l.remaining > l.points - coalesce(t.points_reversed, 0)""",
     "points came in without a lot": """
         SELECT e.customer_loyalty_account_id, format('ledger row %s of %s points', e.id, e.points_change)
           FROM points_transactions e
@@ -155,8 +159,7 @@ LEDGER_CHECKS = {
                                 AS given
                        FROM points_transactions WHERE transaction_id IS NOT NULL GROUP BY 1) l
             ON l.transaction_id = t.id
-         WHERE t.completed_at IS NOT NULL
-           AND (t.points_earned, t.points_redeemed, t.points_reversed, t.points_returned)
+         WHERE (t.points_earned, t.points_redeemed, t.points_reversed, t.points_returned)
                <> (coalesce(l.earned, 0), coalesce(l.redeemed, 0), coalesce(l.taken, 0), coalesce(l.given, 0))""",
     "a sale's refunds differ from the sale": """
         SELECT a.id, format('sale %s: refunded %s, taken back %s, given back %s, short %s; '
@@ -169,8 +172,7 @@ LEDGER_CHECKS = {
                             sum(points_taken_back) AS taken, sum(points_given_back) AS given,
                             sum(points_shortfall) AS short
                        FROM transaction_refunds GROUP BY 1) r ON r.transaction_id = t.id
-         WHERE t.completed_at IS NOT NULL
-           AND (t.refunded_amount, t.points_reversed, t.points_returned, t.points_shortfall)
+         WHERE (t.refunded_amount, t.points_reversed, t.points_returned, t.points_shortfall)
                <> (coalesce(r.amount, 0), coalesce(r.taken, 0), coalesce(r.given, 0), coalesce(r.short, 0))""",
 }
 

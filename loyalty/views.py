@@ -40,7 +40,7 @@ class ProgramView(MerchantRequiredMixin, FormView):
             nav="program", example_amount=EXAMPLE_AMOUNT, has_program=self.program is not None, **kwargs
         )
         context["tiers"] = selectors.program_tiers(program=self.program)
-        context.setdefault("tier_form", TierForm())
+        context.setdefault("tier_form", TierForm(prefix="tier"))
         if self.program:
             context["example_points"] = selectors.program_points_for(program=self.program, amount=EXAMPLE_AMOUNT)
             context["history"] = selectors.program_history(program=self.program)
@@ -54,7 +54,7 @@ class TierAddView(ProgramView):
         return redirect("program")
 
     def post(self, request, *args, **kwargs):
-        form = TierForm(request.POST)
+        form = TierForm(request.POST, prefix="tier")
         if form.is_valid():
             try:
                 tier = services.tier_add(merchant=self.merchant, acting_user=request.user, **form.cleaned_data)
@@ -63,7 +63,8 @@ class TierAddView(ProgramView):
             else:
                 messages.success(request, f"Tier {tier.name} added. Sales from now on earn by it.")
                 return redirect("program")
-        return self.render_to_response(self.get_context_data(tier_form=form), status=422)
+        program_form = ProgramForm(instance=self.program)
+        return self.render_to_response(self.get_context_data(form=program_form, tier_form=form), status=422)
 
 
 class TierRemoveView(MerchantRequiredMixin, View):

@@ -17,7 +17,7 @@ from system.audit import set_acting_user
 from system.models import FraudFlag, QRScanLog
 from system.settings_store import setting, settings_of
 from transactions import selectors
-from transactions.models import Transaction
+from transactions.models import Transaction, TransactionRefund
 
 Result = QRScanLog.Result
 
@@ -263,7 +263,7 @@ def transaction_refund(*, merchant: Merchant, transaction_id, acting_user: User,
 
     The database gives back the redeemed points and takes back the earned ones in proportion,
     under the program's shortfall policy, and records a `transaction_refunds` row. Returns the
-    sale as it is after the refund.
+    sale as it is after the refund, with that row as `sale.refund`.
     """
     set_acting_user(acting_user)
     sales = Transaction.objects.filter(pk=transaction_id, merchant=merchant, status=Transaction.Status.COMPLETED)
@@ -286,7 +286,10 @@ def transaction_refund(*, merchant: Merchant, transaction_id, acting_user: User,
             raise RefundError("Only a completed sale can be refunded.")
         left = sale.amount - sale.refunded_amount
         raise RefundError(f"Only {left} {sale.currency} of this sale is left to refund.")
-    return Transaction.objects.get(pk=transaction_id)
+    sale = Transaction.objects.get(pk=transaction_id)
+    # Ours is the newest: a refund racing this one waits on the sale's row lock until this commits.
+    sale.refund = TransactionRefund.objects.filter(transaction=sale).latest("created_at")
+    return sale
 
 
 class TransactionStateError(ValueError):

@@ -71,7 +71,7 @@ class TransactionRefundView(MerchantRequiredMixin, View):
         except services.RefundError as error:
             messages.error(request, str(error))
         else:
-            refund = selectors.transaction_refunds(sale=sale).last()
+            refund = sale.refund
             parts = [f"Refunded {refund.amount} {sale.currency}"]
             if refund.points_taken_back:
                 parts.append(f"{refund.points_taken_back} points taken back")

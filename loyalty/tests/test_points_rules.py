@@ -371,3 +371,60 @@ def test_check_ledger_names_a_sale_whose_refund_is_not_in_its_ledger(merchant, p
     assert f"a sale's points differ from its ledger rows: sale {sale.pk}: earned 10, redeemed 0, taken back 3" in err
     sql("UPDATE transactions SET points_reversed = 0 WHERE id = %s", [sale.pk])
     sql("SET LOCAL session_replication_role = origin")
+
+
+# --- found in review -----------------------------------------------------------------------------
+
+
+def test_one_statement_refunding_several_sales_of_a_customer_applies_the_policy_to_each(merchant, program, customer):
+    first = complete_sale(merchant=merchant, customer=customer, amount="100.00")
+    second = complete_sale(merchant=merchant, customer=customer, amount="100.00")
+    give(customer, merchant, -142)  # spent elsewhere: 58 left
+
+    sql("UPDATE transactions SET status = 'refunded' WHERE id IN (%s, %s)", [first.pk, second.pk])
+
+    sales = Transaction.objects.filter(pk__in=[first.pk, second.pk])
+    assert sum(s.points_reversed for s in sales) == 58 and sum(s.points_shortfall for s in sales) == 142
+    assert balance(customer, merchant) == 0
+
+
+def test_a_refund_does_not_take_again_points_that_expired(merchant, program, customer):
+    program.points_expiry_days = 365
+    program.save()
+    first = complete_sale(merchant=merchant, customer=customer, amount="100.00")
+    sql(
+        "UPDATE points_lots SET expires_at = now() - interval '1 second' "
+        "WHERE entry_id = (SELECT id FROM points_transactions WHERE transaction_id = %s)",
+        [first.pk],
+    )
+    sql("SELECT expire_points()")
+    complete_sale(merchant=merchant, customer=customer, amount="50.00")
+
+    first = refund(first, "40.00")
+    assert (first.points_reversed, first.points_shortfall, balance(customer, merchant)) == (0, 40, 50)
+    first = refund(first)
+    assert (first.points_reversed, first.points_shortfall, balance(customer, merchant)) == (0, 100, 50)
+
+
+def test_a_refund_of_part_of_a_large_sale_is_rounded_down_exactly(merchant, program, customer):
+    sale = complete_sale(merchant=merchant, customer=customer, amount="1000000000.03")
+    assert sale.points_earned == 1_000_000_000
+
+    assert refund(sale, "666666667.02").points_reversed == 666_666_666
+
+
+def test_a_used_up_lot_keeps_its_expiry_date(merchant, program, customer):
+    sale = complete_sale(merchant=merchant, customer=customer, amount="10.00")
+    refund(sale)
+    lot = PointsLot.objects.get()
+    assert lot.remaining == 0
+
+    with pytest.raises(IntegrityError, match="this lot is used up or expired"), transaction.atomic():
+        sql("UPDATE points_lots SET expires_at = now() + interval '1 day' WHERE id = %s", [lot.pk])
+
+
+def test_the_refund_service_returns_the_refund_it_made(merchant, program, customer):
+    sale = complete_sale(merchant=merchant, customer=customer, amount="10.00")
+    refund(sale, "2.00")
+    sale = refund(sale, "3.00")
+    assert (sale.refund.amount, sale.refund.points_taken_back) == (Decimal("3.00"), 3)

@@ -78,12 +78,18 @@ def test_an_owner_adds_and_removes_tiers_and_the_customer_pages_show_them(as_rol
     from loyalty_site.testing import complete_sale
 
     client = as_role("owner")
-    response = client.post(reverse("tier_add"), {"name": "Gold", "min_points": "50", "multiplier": "1.5"}, follow=True)
+    response = client.post(
+        reverse("tier_add"), {"tier-name": "Gold", "tier-min_points": "50", "tier-multiplier": "1.5"}, follow=True
+    )
     assert "Tier Gold added." in response.content.decode()
-    response = client.post(reverse("tier_add"), {"name": "Gold", "min_points": "80", "multiplier": "2"})
+    response = client.post(reverse("tier_add"), {"tier-name": "Gold", "tier-min_points": "80", "tier-multiplier": "2"})
     assert response.status_code == 422
-    assert "Each tier needs its own name and its own number of points." in response.content.decode()
-    response = client.post(reverse("tier_add"), {"name": "Platinum", "min_points": "90", "multiplier": "11"})
+    page = response.content.decode()
+    assert "Each tier needs its own name and its own number of points." in page
+    assert 'name="name" value="Rewards"' in page  # the program's form keeps the program's rules
+    response = client.post(
+        reverse("tier_add"), {"tier-name": "Platinum", "tier-min_points": "90", "tier-multiplier": "11"}
+    )
     assert "From 1 to 10." in response.content.decode()
     assert list(LoyaltyTier.objects.values_list("name", flat=True)) == ["Gold"]
 
@@ -98,7 +104,9 @@ def test_an_owner_adds_and_removes_tiers_and_the_customer_pages_show_them(as_rol
 
 
 def test_managers_cannot_change_tiers(as_role, program):
-    response = as_role("manager").post(reverse("tier_add"), {"name": "Gold", "min_points": "5", "multiplier": "2"})
+    response = as_role("manager").post(
+        reverse("tier_add"), {"tier-name": "Gold", "tier-min_points": "5", "tier-multiplier": "2"}
+    )
     assert response.status_code == 403
 
 

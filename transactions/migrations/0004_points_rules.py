@@ -183,14 +183,13 @@ BEGIN
         END IF;
     END IF;
     NEW.created_by_id := coalesce(NEW.created_by_id, nullif(current_setting('app.user_id', true), '')::uuid);
-    NEW.created_at := now();
+    NEW.created_at := clock_timestamp();  -- the rows of one transaction keep their order
     IF NEW.points_change > 0 THEN
-        -- A new lot; what pays back a negative balance is used at once. Its time is the clock's,
-        -- so lots of one database transaction still come in an order.
+        -- A new lot; what pays back a negative balance is used at once.
         INSERT INTO points_lots (customer_loyalty_account_id, entry_id, points, remaining, earned_at, expires_at)
         SELECT NEW.customer_loyalty_account_id, NEW.id, NEW.points_change,
-               greatest(NEW.balance_after, 0) - greatest(before_points, 0), clock_timestamp(),
-               clock_timestamp() + p.points_expiry_days * interval '1 day'
+               greatest(NEW.balance_after, 0) - greatest(before_points, 0), NEW.created_at,
+               NEW.created_at + p.points_expiry_days * interval '1 day'
           FROM (SELECT NULL) one
           LEFT JOIN loyalty_programs p ON p.merchant_id = account_merchant AND p.is_active;
     ELSE
@@ -216,15 +215,15 @@ BEGIN
     END IF;
     IF NEW.transaction_type = 'redeem' THEN
         INSERT INTO merchant_daily_analytics_deltas (merchant_id, date, points_redeemed)
-        SELECT m.id, (now() AT TIME ZONE m.timezone)::date, -NEW.points_change FROM merchants m
+        SELECT m.id, (NEW.created_at AT TIME ZONE m.timezone)::date, -NEW.points_change FROM merchants m
          WHERE m.id = account_merchant;
     END IF;
     RETURN NEW;
 END $$;
 
 CREATE FUNCTION guard_points_lots() RETURNS trigger LANGUAGE plpgsql AS $$
--- Lots are kept by the ledger's trigger (pg_trigger_depth() > 1); by hand, only a lot's
--- expiry date can change (to extend or shorten it).
+-- Lots are kept by the ledger's trigger (pg_trigger_depth() > 1); by hand, only the expiry
+-- date of a lot with points left can change (to extend or shorten it).
 BEGIN
     IF pg_trigger_depth() > 1 THEN
         RETURN coalesce(NEW, OLD);
@@ -233,6 +232,10 @@ BEGIN
                              NEW.earned_at)
                           = (OLD.id, OLD.customer_loyalty_account_id, OLD.entry_id, OLD.points, OLD.remaining,
                              OLD.earned_at) THEN
+        IF OLD.remaining = 0 AND NEW.expires_at IS DISTINCT FROM OLD.expires_at THEN
+            RAISE EXCEPTION 'this lot is used up or expired: its expiry date stays'
+                USING ERRCODE = 'integrity_constraint_violation';
+        END IF;
         RETURN NEW;
     END IF;
     RAISE EXCEPTION 'points lots are kept by the ledger: only their expiry date can be changed'
@@ -251,28 +254,40 @@ BEGIN
 END $$;
 
 CREATE FUNCTION create_missing_points_lots() RETURNS integer LANGUAGE sql AS $$
--- Lots for accounts that have none (written before lots existed, or bulk-loaded): the
--- newest incoming points are the ones left, as if the oldest had been used first; each
--- lot expires by the merchant's program's current setting.
+-- Lots for accounts that have none (written before lots existed, or bulk-loaded), as the
+-- ledger's trigger would have kept them: a sale's take-backs use its own lot first, then the
+-- newest incoming points are the ones left (the oldest were used first). Each lot expires by
+-- the merchant's program's current setting, and not within 30 days: points that never had an
+-- expiry date get notice.
     WITH accounts AS (
         SELECT a.id, a.current_points, p.points_expiry_days
           FROM customer_loyalty_accounts a
           LEFT JOIN loyalty_programs p ON p.merchant_id = a.merchant_id AND p.is_active
          WHERE NOT EXISTS (SELECT 1 FROM points_lots l WHERE l.customer_loyalty_account_id = a.id)
+    ), taken_back AS (
+        SELECT transaction_id, -sum(points_change) AS points
+          FROM points_transactions WHERE transaction_type = 'reverse' AND points_change < 0 GROUP BY 1
     ), incoming AS (
         SELECT e.id, e.customer_loyalty_account_id, e.points_change, e.created_at, a.current_points,
                a.points_expiry_days,
-               coalesce(sum(e.points_change) OVER (PARTITION BY e.customer_loyalty_account_id
-                                                   ORDER BY e.created_at DESC, e.id DESC
-                                                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS newer
-          FROM points_transactions e JOIN accounts a ON a.id = e.customer_loyalty_account_id
+               e.points_change - CASE WHEN e.transaction_type = 'earn'
+                                      THEN least(coalesce(t.points, 0), e.points_change) ELSE 0 END AS open_points
+          FROM points_transactions e
+          JOIN accounts a ON a.id = e.customer_loyalty_account_id
+          LEFT JOIN taken_back t ON t.transaction_id = e.transaction_id
          WHERE e.points_change > 0
+    ), ranked AS (
+        SELECT *, coalesce(sum(open_points) OVER (PARTITION BY customer_loyalty_account_id
+                                                  ORDER BY created_at DESC, id DESC
+                                                  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS newer
+          FROM incoming
     ), written AS (
         INSERT INTO points_lots (customer_loyalty_account_id, entry_id, points, remaining, earned_at, expires_at)
         SELECT customer_loyalty_account_id, id, points_change,
-               greatest(0, least(points_change, current_points - newer)), created_at,
-               created_at + points_expiry_days * interval '1 day'
-          FROM incoming
+               greatest(0, least(open_points, current_points - newer)), created_at,
+               CASE WHEN points_expiry_days IS NOT NULL
+                    THEN greatest(created_at + points_expiry_days * interval '1 day', now() + interval '30 days') END
+          FROM ranked
         RETURNING 1
     )
     SELECT count(*)::integer FROM written
@@ -310,9 +325,13 @@ DECLARE
     share_earned integer;
     give integer;
     owed integer;
+    expired integer;
+    written_off integer;
+    account_id uuid;
     available integer;
     lowest integer;
     taken integer;
+    what text;
 BEGIN
     IF TG_OP = 'INSERT' THEN
         SELECT currency INTO merchant_currency FROM merchants WHERE id = NEW.merchant_id;
@@ -413,29 +432,64 @@ BEGIN
         END IF;
         IF OLD.status = 'completed' THEN
             -- Give back the redeemed points and take back the earned ones in proportion to what is
-            -- refunded so far, rounded down; a cancellation, all of them.
+            -- refunded so far, rounded down (div: exact); a cancellation, all of them. The ledger rows
+            -- are written here, row by row, so a statement refunding several sales of one customer
+            -- sees each refund's effect on the balance.
             IF NEW.status = 'cancelled' THEN
                 give := OLD.points_redeemed;
                 share_earned := OLD.points_earned;
             ELSE
-                give := floor(OLD.points_redeemed * NEW.refunded_amount / NEW.amount);
-                share_earned := floor(OLD.points_earned * NEW.refunded_amount / NEW.amount);
+                give := div(OLD.points_redeemed * NEW.refunded_amount, NEW.amount);
+                share_earned := div(OLD.points_earned * NEW.refunded_amount, NEW.amount);
             END IF;
             NEW.points_returned := give;
             give := give - OLD.points_returned;
             owed := share_earned - OLD.points_reversed - OLD.points_shortfall;
+            IF give <= 0 AND owed <= 0 THEN
+                RETURN NEW;
+            END IF;
+            what := CASE WHEN NEW.status = 'cancelled' THEN 'purchase cancelled'
+                         WHEN NEW.status = 'refunded' AND OLD.refunded_amount = 0 THEN 'purchase refunded'
+                         ELSE format('%s %s of a purchase of %s %s refunded',
+                                     NEW.refunded_amount - OLD.refunded_amount, NEW.currency, NEW.amount, NEW.currency)
+                    END;
+            -- Lock the customer before the account, in the order a sale locks them.
+            PERFORM 1 FROM customers WHERE id = NEW.customer_id FOR NO KEY UPDATE;
+            SELECT id, current_points INTO account_id, available FROM customer_loyalty_accounts
+             WHERE customer_id = NEW.customer_id AND merchant_id = NEW.merchant_id FOR NO KEY UPDATE;
+            IF give > 0 THEN
+                INSERT INTO points_transactions (customer_loyalty_account_id, transaction_id, transaction_type,
+                                                 points_change, description)
+                VALUES (account_id, NEW.id, 'reverse', give, 'Given back: ' || what);
+                available := available + give;
+            END IF;
             IF owed > 0 THEN
-                -- What the balance (with the points given back first) allows, under the program's
-                -- policy. Lock the customer before the account, in the order a sale locks them.
-                PERFORM 1 FROM customers WHERE id = NEW.customer_id FOR NO KEY UPDATE;
-                SELECT current_points INTO available FROM customer_loyalty_accounts
-                 WHERE customer_id = NEW.customer_id AND merchant_id = NEW.merchant_id FOR NO KEY UPDATE;
+                -- Points of the sale that expired are gone already: they are written off, not taken
+                -- again from the customer's other points. Counted last: what earlier refunds settled
+                -- was what had not expired.
+                SELECT coalesce(-sum(x.points_change), 0) INTO expired
+                  FROM points_transactions e
+                  JOIN points_lots l ON l.entry_id = e.id
+                  JOIN points_transactions x ON x.lot_id = l.id AND x.transaction_type = 'expire'
+                 WHERE e.transaction_id = NEW.id AND e.transaction_type = 'earn';
+                written_off := least(owed,
+                    greatest(share_earned - (OLD.points_earned - expired), 0)
+                    - greatest(OLD.points_reversed + OLD.points_shortfall - (OLD.points_earned - expired), 0));
+                -- What the balance allows under the program's policy; the rest is a shortfall.
                 SELECT * INTO program FROM loyalty_programs WHERE merchant_id = NEW.merchant_id AND is_active;
                 lowest := CASE WHEN program.shortfall_policy = 'allow_negative' THEN -program.max_negative_points
                                ELSE 0 END;
-                taken := least(owed, greatest(coalesce(available, 0) + give - lowest, 0));
+                taken := least(owed - written_off, greatest(coalesce(available, 0) - lowest, 0));
                 NEW.points_reversed := OLD.points_reversed + taken;
                 NEW.points_shortfall := OLD.points_shortfall + owed - taken;
+                IF taken > 0 THEN
+                    INSERT INTO points_transactions (customer_loyalty_account_id, transaction_id, transaction_type,
+                                                     points_change, description)
+                    VALUES (account_id, NEW.id, 'reverse', -taken, 'Taken back: ' || what
+                            || CASE WHEN owed = taken THEN ''
+                                    WHEN written_off > 0 THEN format(' (%s points spent or expired)', owed - taken)
+                                    ELSE format(' (%s points already spent)', owed - taken) END);
+                END IF;
             END IF;
             RETURN NEW;
         END IF;
@@ -495,6 +549,7 @@ DECLARE
     first_day date;
     is_new boolean;
     paid_back numeric;
+    refunded_on timestamptz;
 BEGIN
     SELECT timezone INTO tz FROM merchants WHERE id = NEW.merchant_id;
     IF NEW.status = 'completed' AND (TG_OP = 'INSERT' OR OLD.status <> 'completed') THEN
@@ -536,13 +591,15 @@ BEGIN
            SET total_spent = total_spent - paid_back,
                total_transactions = total_transactions - (NEW.status <> 'completed')::integer
          WHERE id = NEW.customer_id;
+        refunded_on := clock_timestamp();  -- orders the refunds of one sale, even within one transaction
         INSERT INTO transaction_refunds (transaction_id, merchant_id, kind, amount, points_taken_back,
-                                         points_given_back, points_shortfall, created_by_id)
+                                         points_given_back, points_shortfall, created_by_id, created_at)
         VALUES (NEW.id, NEW.merchant_id, CASE WHEN NEW.status = 'cancelled' THEN 'cancel' ELSE 'refund' END,
                 paid_back, NEW.points_reversed - OLD.points_reversed, NEW.points_returned - OLD.points_returned,
-                NEW.points_shortfall - OLD.points_shortfall, nullif(current_setting('app.user_id', true), '')::uuid);
+                NEW.points_shortfall - OLD.points_shortfall, nullif(current_setting('app.user_id', true), '')::uuid,
+                refunded_on);
         INSERT INTO merchant_daily_analytics_deltas (merchant_id, date, total_refunds, refund_count, points_reversed)
-        VALUES (NEW.merchant_id, (now() AT TIME ZONE tz)::date, paid_back, 1,
+        VALUES (NEW.merchant_id, (refunded_on AT TIME ZONE tz)::date, paid_back, 1,
                 NEW.points_reversed - OLD.points_reversed);
     ELSE
         RETURN NULL;
@@ -559,7 +616,6 @@ CREATE OR REPLACE FUNCTION update_loyalty_points() RETURNS trigger LANGUAGE plpg
 -- and its ledger.
 DECLARE
     account_id uuid;
-    what text;
 BEGIN
     IF NEW.status = 'completed' AND (TG_OP = 'INSERT' OR OLD.status <> 'completed') THEN
         INSERT INTO customer_loyalty_accounts AS a
@@ -593,26 +649,8 @@ BEGIN
            SET total_spent = total_spent - CASE WHEN NEW.status = 'cancelled' THEN OLD.amount
                                                 ELSE NEW.refunded_amount - OLD.refunded_amount END,
                total_transactions = total_transactions - (NEW.status <> 'completed')::integer
-         WHERE customer_id = NEW.customer_id AND merchant_id = NEW.merchant_id
-        RETURNING id INTO account_id;
-        what := CASE WHEN NEW.status = 'cancelled' THEN 'purchase cancelled'
-                     WHEN NEW.status = 'refunded' AND OLD.refunded_amount = 0 THEN 'purchase refunded'
-                     ELSE format('%s %s of a purchase of %s %s refunded',
-                                 NEW.refunded_amount - OLD.refunded_amount, NEW.currency, NEW.amount, NEW.currency)
-                END;
-        IF NEW.points_returned > OLD.points_returned THEN
-            INSERT INTO points_transactions (customer_loyalty_account_id, transaction_id, transaction_type,
-                                             points_change, description)
-            VALUES (account_id, NEW.id, 'reverse', NEW.points_returned - OLD.points_returned, 'Given back: ' || what);
-        END IF;
-        IF NEW.points_reversed > OLD.points_reversed THEN
-            INSERT INTO points_transactions (customer_loyalty_account_id, transaction_id, transaction_type,
-                                             points_change, description)
-            VALUES (account_id, NEW.id, 'reverse', OLD.points_reversed - NEW.points_reversed, 'Taken back: ' || what
-                    || CASE WHEN NEW.points_shortfall > OLD.points_shortfall
-                            THEN format(' (%s points already spent)', NEW.points_shortfall - OLD.points_shortfall)
-                            ELSE '' END);
-        END IF;
+         WHERE customer_id = NEW.customer_id AND merchant_id = NEW.merchant_id;
+        -- The refund's ledger rows are written by check_transaction_change(), row by row.
     END IF;
     RETURN NULL;
 END $$;
@@ -732,6 +770,15 @@ CREATE TRIGGER points_transactions_audit_adjustments AFTER INSERT ON points_tran
 
 REVERSE_SQL = (
     """
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM transactions WHERE status = 'completed' AND refunded_amount > 0)
+       OR EXISTS (SELECT 1 FROM points_transactions WHERE balance_after < 0 OR transaction_type = 'expire')
+       OR EXISTS (SELECT 1 FROM loyalty_tiers) THEN
+        RAISE EXCEPTION 'partial refunds, negative balances, expiries or tiers exist: the earlier rules cannot '
+                        'keep them' USING ERRCODE = 'object_in_use';
+    END IF;
+END $$;
 DROP TRIGGER points_transactions_audit_adjustments ON points_transactions;
 DROP TRIGGER loyalty_tiers_audit ON loyalty_tiers;
 DROP TRIGGER transaction_refunds_guard ON transaction_refunds;

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.db import OperationalError, connection, transaction
 
-BATCH = 1000
+BATCH = 200  # due lots per database transaction: the customers they lock wait no longer than that
 
 
 class Command(BaseCommand):
@@ -22,6 +22,6 @@ class Command(BaseCommand):
                     raise
                 continue
             expired += written
-            if written < BATCH:
+            if not written:
                 break
         self.stdout.write(self.style.SUCCESS(f"Expired {expired} lot(s) of points."))
