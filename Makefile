@@ -17,8 +17,8 @@ run: demo
 
 # Production settings on http://127.0.0.1:8000 (gunicorn.conf.py: WEB_BIND, WEB_WORKERS). SECRET_KEY comes
 # from the environment, else from .data/secret_key, made once.
-# Persistent connections: gunicorn's sync workers serve one request at a time, and the bench measured
-# them ahead of Django's pool (docs/benchmarks.md).
+# Persistent connections: gunicorn's sync workers serve one request at a time, so Django's pool adds
+# nothing to them (the bench measured the two alike: docs/benchmarks.md).
 PRODUCTION := DEBUG=0 SECRET_KEY="$${SECRET_KEY:-$$(cat .data/secret_key)}" DB_POOL=$${DB_POOL:-0} \
 	CONN_MAX_AGE=$${CONN_MAX_AGE:-600}
 serve: migrate
