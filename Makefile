@@ -8,14 +8,29 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 NODE_MODULES := node_modules/.installed
 
-.PHONY: run test setup migrate demo browser lint format stop
+.PHONY: run serve bench test setup migrate demo browser wrk lint format stop
 
 run: demo
 	@echo "Serving on http://127.0.0.1:8000 (admin: http://127.0.0.1:8000/admin/). Ctrl-C stops the web server;"
 	@echo "the database keeps running for the next start: 'make stop' stops it."
 	$(PY) manage.py runserver 127.0.0.1:8000
 
-test: migrate browser
+# Production settings on http://127.0.0.1:8000 (gunicorn.conf.py: WEB_BIND, WEB_WORKERS). SECRET_KEY comes
+# from the environment, else from .data/secret_key, made once.
+# Persistent connections: gunicorn's sync workers serve one request at a time, so Django's pool adds
+# nothing to them (the bench measured the two alike: docs/benchmarks.md).
+PRODUCTION := DEBUG=0 SECRET_KEY="$${SECRET_KEY:-$$(cat .data/secret_key)}" DB_POOL=$${DB_POOL:-0} \
+	CONN_MAX_AGE=$${CONN_MAX_AGE:-600}
+serve: migrate
+	@mkdir -p .data && test -s .data/secret_key || $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > .data/secret_key
+	$(PRODUCTION) $(PY) manage.py collectstatic --noinput -v0
+	$(PRODUCTION) $(PY) -m gunicorn -c gunicorn.conf.py
+
+# The benchmarks (docs/benchmarks.md): their own PostgreSQL in .data/bench, about 6 minutes.
+bench: setup wrk
+	$(PY) -m bench
+
+test: migrate browser wrk
 	$(PY) -m pytest
 
 setup: $(INSTALLED) $(NODE_MODULES)
@@ -43,6 +58,13 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium ffmpeg >/dev/null; \
 	  else echo "The browser tests need Chromium and ffmpeg: sudo apt-get install chromium ffmpeg" >&2; exit 1; fi; }
+
+# wrk, the HTTP load generator of the benchmarks and of their smoke test.
+wrk:
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	  else echo "The benchmarks need wrk: sudo apt-get install wrk" >&2; exit 1; fi; }
 
 lint: setup
 	$(PY) -m ruff check .

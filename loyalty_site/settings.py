@@ -130,7 +130,15 @@ STATICFILES_DIRS = [
     ("vendor/jsqr", BASE_DIR / "node_modules/jsqr/dist"),
 ]
 STATIC_ROOT = BASE_DIR / "staticfiles"
-WHITENOISE_USE_FINDERS = True  # serve from the finders without collectstatic, in development too
+if DEBUG:
+    WHITENOISE_USE_FINDERS = True  # serve from the finders without collectstatic
+else:
+    # Production: `collectstatic` (make serve runs it) writes hashed, compressed files served with
+    # far-future cache headers.
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5-responsive.html"
 SITE_URL = env("SITE_URL", default="")  # e.g. https://loyalty.example.com, for the links in emails

@@ -22,10 +22,18 @@ DEFAULTS = {
 
 def setting(key: str) -> int:
     """The value of `key`, or its default when the platform has not set it to a whole number of at least 1."""
-    default, _ = DEFAULTS[key]
-    found = SystemSetting.objects.filter(setting_key=key).first()
+    return settings_of(key)[0]
+
+
+def settings_of(*keys: str) -> tuple[int, ...]:
+    """The values of `keys`, as setting() gives each, read in one query."""
+    found = dict(SystemSetting.objects.filter(setting_key__in=keys).values_list("setting_key", "setting_value"))
+    return tuple(_whole_number(found.get(key), DEFAULTS[key][0]) for key in keys)
+
+
+def _whole_number(text: str | None, default: int) -> int:
     try:
-        value = int(found.setting_value) if found else default
+        value = int(text) if text is not None else default
     except (TypeError, ValueError):
         return default
     return value if value >= 1 else default

@@ -174,3 +174,18 @@ def test_racing_refunds_with_one_key_refund_once(live_server, merchant, customer
         assert set(pool.map(till, range(RACERS))) == {200}
     account = account_of(customer, merchant)
     assert account.current_points == 0 == ledger_sum(account)
+
+
+def test_a_key_older_than_the_kept_hours_is_claimed_anew_and_the_sale_still_recorded_once(
+    api, merchant, program, customer
+):
+    body = new_sale(api, customer)
+    assert api.post("/transactions", body, key="old-key").status_code == 201
+    IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(hours=25))
+
+    again = api.post("/transactions", body, key="old-key")
+
+    assert again.status_code == 200  # made anew: the sale's own key finds the first sale
+    assert "Idempotent-Replayed" not in again
+    assert Transaction.objects.count() == 1
+    assert IdempotencyRecord.objects.get().created_at > timezone.now() - timedelta(hours=1)

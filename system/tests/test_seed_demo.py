@@ -112,3 +112,12 @@ def test_the_ledger_of_the_demo_reads_like_the_triggers_ledger(demo):
     assert earn.description == f"Earned on a purchase of {earn.transaction.amount} USD"
     reverse = PointsTransaction.objects.filter(transaction_type="reverse", transaction__merchant=demo).first()
     assert reverse.description == f"Taken back: purchase {reverse.transaction.status}"
+
+
+def test_busy_merchant_sales_go_to_the_last_merchant_from_every_customer(db):
+    call_command("seed_demo", merchants=5, customers=40, transactions=1000, busy_merchant_sales=600, verbosity=0)
+
+    busy = Merchant.objects.get(business_email="shop5@merchants.demo")
+    assert busy.transactions.count() >= 600
+    assert busy.transactions.values("customer").distinct().count() > 30
+    assert derived_state_errors(limit=5) == []

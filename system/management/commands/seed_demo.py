@@ -120,6 +120,13 @@ class Command(BaseCommand):
         parser.add_argument("--transactions", type=int, default=9000, help="number of sales (default 9000)")
         parser.add_argument("--days", type=int, default=90, help="days of history (default 90)")
         parser.add_argument("--seed", type=float, default=0.42, help="random seed in [-1, 1] (default 0.42)")
+        parser.add_argument(
+            "--busy-merchant-sales",
+            type=int,
+            default=0,
+            help="this many of the sales go to the last merchant (shopN@merchants.demo), from every customer "
+            "(for benchmarks)",
+        )
         parser.add_argument("--if-empty", action="store_true", help="do nothing if there are merchants already")
         parser.add_argument("--no-logins", action="store_true", help="do not create the demo logins")
         parser.add_argument(
@@ -136,6 +143,10 @@ class Command(BaseCommand):
         for name in ("merchants", "customers", "transactions", "days"):
             if options[name] < 1:
                 raise CommandError(f"--{name} must be at least 1.")
+        if not 0 <= options["busy_merchant_sales"] <= options["transactions"]:
+            raise CommandError("--busy-merchant-sales must be between 0 and --transactions.")
+        if options["busy_merchant_sales"] and options["merchants"] < 2:
+            raise CommandError("--busy-merchant-sales needs at least 2 merchants.")
         if not -1 <= options["seed"] <= 1:
             raise CommandError("--seed must be between -1 and 1.")
 
@@ -196,6 +207,11 @@ LOADED_TABLES = (
 )
 
 
+def busy_merchant_email(merchants: int) -> str:
+    """The merchant that --busy-merchant-sales fills: the last one made (a shop without line items)."""
+    return f"shop{merchants}@merchants.demo" if merchants > len(DEMO_MERCHANTS) else DEMO_MERCHANTS[merchants - 1][2]
+
+
 class DemoLoader:
     CHUNK = 250_000
 
@@ -226,6 +242,11 @@ class DemoLoader:
         a bulk load; an MD5 of a random secret and a row key is as unguessable and 4 times faster.
         """
         return f"md5('{self.secret}' || {unique_text})::uuid"
+
+    def count(self, table) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {table}")
+            return cursor.fetchone()[0]
 
     def execute(self, query, params=None):
         started = time.monotonic()
@@ -327,6 +348,15 @@ class DemoLoader:
             "  JOIN seed_merchants m ON m.n = p.merchant_n",
             [self.options["days"], self.options["days"], self.options["merchants"]],
         )
+        self.regulars = self.count("seed_members")
+        if self.options["busy_merchant_sales"]:
+            # The busy merchant has every customer as a member, numbered after the regulars.
+            self.execute(
+                "INSERT INTO seed_members SELECT %s + row_number() OVER (ORDER BY c.id), c.id, m.id, m.timezone, "
+                "       m.currency, (now() AT TIME ZONE m.timezone)::date, %s "
+                "  FROM seed_customers c, merchants m WHERE m.business_email = %s",
+                [self.regulars, self.options["days"], busy_merchant_email(self.options["merchants"])],
+            )
         self.execute("CREATE UNIQUE INDEX ON seed_members (n)")
         self.execute("ANALYZE seed_members")
         self.execute(
@@ -351,7 +381,9 @@ class DemoLoader:
             "  FROM generate_series(%s, %s - 1) i "
             "  CROSS JOIN LATERAL (SELECT random() AS s, random() AS pick, random() AS day, random() AS hour "
             "                       WHERE i IS NOT NULL) r "
-            "  JOIN seed_members m ON m.n = 1 + floor(r.pick * (SELECT count(*) FROM seed_members))::int "
+            # the first --busy-merchant-sales sales are the busy merchant's, the rest the regulars'
+            "  JOIN seed_members m ON m.n = CASE WHEN i < %s THEN %s + 1 + floor(r.pick * %s)::int "
+            "                                    ELSE 1 + floor(r.pick * %s)::int END "
             # a day of the period, more sales lately, at a busy hour of the merchant's day
             "  CROSS JOIN LATERAL (SELECT (m.today - floor(power(r.day, 1.2) * m.member_days)::int "
             "                             + make_interval(hours => (ARRAY[7,8,8,9,9,10,11,12,12,12,13,13,14,15,16,"
@@ -362,7 +394,7 @@ class DemoLoader:
             "  CROSS JOIN LATERAL (SELECT CASE WHEN planned.at <= now() THEN planned.at "
             "                             ELSE planned.at - make_interval(days => 1 + floor(random() * "
             "                                  greatest(m.member_days - 1, 1))::int) END AS at) t",
-            [start, end],
+            [start, end, self.options["busy_merchant_sales"], self.regulars, self.options["customers"], self.regulars],
         )
 
     def items(self):

@@ -1,0 +1,35 @@
+"""A smoke run of `make bench` with tiny sizes: the harness starts, measures, checks and stops everything."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+@pytest.mark.skipif(not shutil.which("wrk"), reason="wrk is not installed (make test installs it)")
+def test_a_tiny_bench_run_measures_every_row_and_keeps_every_invariant(tmp_path):
+    results_path = tmp_path / "results.json"
+
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--results", str(results_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    results = json.loads(results_path.read_text())
+    assert results["counter"]["ratio"] > 0
+    assert results["busy_merchant"]["ratio"] > 0
+    assert results["connection_reuse"]["ratio"] > 0
+    assert set(results["pages"]) == {"dashboard", "transactions table", "customer summary"}
+    assert results["races"]["duplicates"] == 0
+    assert results["invariants"]["check_ledger"] == "passed"
+    assert "1. counter" in done.stdout
+    assert not list(ROOT.glob(".data/bench-smoke/pg/postmaster.pid")), "the bench's PostgreSQL was left running"

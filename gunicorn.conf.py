@@ -1,0 +1,19 @@
+"""gunicorn settings for `make serve` and `make bench` (gunicorn reads ./gunicorn.conf.py by itself).
+
+Sync workers: a request is CPU-bound Python plus a few short queries on a nearby database, so
+one process per request in flight is the simplest fast set-up. WEB_WORKERS defaults to
+2 per core plus 1: while one worker waits on PostgreSQL another uses the core; more than
+that only adds context switches on a small machine (docs/benchmarks.md has the measurements).
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("WEB_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_WORKERS", 2 * multiprocessing.cpu_count() + 1))
+worker_class = "sync"
+wsgi_app = "loyalty_site.wsgi:application"
+accesslog = os.environ.get("WEB_ACCESS_LOG") or None  # e.g. "-" for stdout; off by default
+errorlog = "-"
+graceful_timeout = 10
+control_socket_disable = True  # one shared ~/.gunicorn/gunicorn.ctl would clash between servers; unused
