@@ -90,7 +90,7 @@ def api_key_use(*, raw_key: str) -> KeyUse:
     if not raw_key or len(raw_key) > 200:
         return KeyUse(None)
     window = setting("api.rate_limit_window_seconds")
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:  # one statement: its own transaction
         cursor.execute(_USE_SQL, {"window": window, "hash": key_hash(raw_key)})
         row = cursor.fetchone()
     if row is None:

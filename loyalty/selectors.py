@@ -37,7 +37,7 @@ def program_tiers(*, program: LoyaltyProgram | None) -> list[LoyaltyTier]:
 class Standing:
     """A customer's tier at a merchant and the points that expire within EXPIRY_NOTICE_DAYS."""
 
-    points_last_year: int
+    points_last_year: int | None  # None: the program has no tiers
     tier: str | None
     multiplier: Decimal
     next_tier: str | None
@@ -50,8 +50,11 @@ EXPIRY_NOTICE_DAYS = 30
 
 STANDING = """
     SELECT y.points, t.name, t.multiplier, n.name, n.min_points - y.points, x.points, x.expires_at
-      FROM (SELECT loyalty_points_last_year(%(customer)s, %(merchant)s) AS points) y
-      LEFT JOIN loyalty_programs p ON p.merchant_id = %(merchant)s AND p.is_active
+      FROM loyalty_programs p
+     RIGHT JOIN (SELECT 1) one ON p.merchant_id = %(merchant)s AND p.is_active
+     CROSS JOIN LATERAL (  -- the 12 months' sum only for a program with tiers
+           SELECT CASE WHEN EXISTS (SELECT 1 FROM loyalty_tiers WHERE program_id = p.id)
+                       THEN loyalty_points_last_year(%(customer)s, %(merchant)s) END AS points) y
       LEFT JOIN LATERAL (SELECT * FROM loyalty_tier_for(p.id, y.points) WHERE id IS NOT NULL) t ON true
       LEFT JOIN LATERAL (SELECT name, min_points FROM loyalty_tiers WHERE program_id = p.id AND min_points > y.points
                           ORDER BY min_points LIMIT 1) n ON true

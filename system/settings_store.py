@@ -1,6 +1,15 @@
-"""Typed platform settings (system_settings), with the defaults the code needs."""
+"""Typed platform settings (system_settings), with the defaults the code needs.
+
+Within a request (SettingsPerRequestMiddleware) every setting is read once, in one query, at the
+first use; outside one, each call reads the table.
+"""
+
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from system.models import SystemSetting
+
+_per_request: ContextVar[dict | None] = ContextVar("settings_per_request", default=None)
 
 # key: (default, help); every one is a whole number of at least 1
 DEFAULTS = {
@@ -27,8 +36,33 @@ def setting(key: str) -> int:
 
 def settings_of(*keys: str) -> tuple[int, ...]:
     """The values of `keys`, as setting() gives each, read in one query."""
-    found = dict(SystemSetting.objects.filter(setting_key__in=keys).values_list("setting_key", "setting_value"))
+    found = _per_request.get()
+    if found is None:
+        found = dict(SystemSetting.objects.filter(setting_key__in=keys).values_list("setting_key", "setting_value"))
+    elif not found:
+        found.update(SystemSetting.objects.values_list("setting_key", "setting_value"))
+        found.setdefault("", "")  # read: an empty table is not read again
     return tuple(_whole_number(found.get(key), DEFAULTS[key][0]) for key in keys)
+
+
+@contextmanager
+def settings_read_once():
+    token = _per_request.set({})
+    try:
+        yield
+    finally:
+        _per_request.reset(token)
+
+
+class SettingsPerRequestMiddleware:
+    """A request reads the settings once, whatever number of them it uses."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with settings_read_once():
+            return self.get_response(request)
 
 
 def _whole_number(text: str | None, default: int) -> int:
