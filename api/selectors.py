@@ -60,7 +60,7 @@ def _page(qs: QuerySet, *, cursor: str | None, limit: int) -> Page:
 
 def sale_get(*, merchant: Merchant, transaction_id) -> Transaction:
     return get_object_or_404(
-        Transaction.objects.filter(merchant=merchant).select_related("customer").prefetch_related("items"),
+        Transaction.objects.filter(merchant=merchant).select_related("customer", "merchant").prefetch_related("items"),
         pk=transaction_id,
     )
 

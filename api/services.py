@@ -126,13 +126,16 @@ def idempotency_claim(*, api_key: ApiKey, key: str, fingerprint: str) -> Claim:
                 INSERT INTO api_idempotency_records (id, merchant_id, api_key_id, key, fingerprint, created_at)
                 VALUES (gen_random_uuid(), %s, %s, %s, %s, now())
                 ON CONFLICT (merchant_id, key) DO NOTHING
-                RETURNING id
+                RETURNING *
                 """,
                 [api_key.merchant_id, api_key.pk, key, fingerprint],
             )
             inserted = cursor.fetchone()
+            columns = [column.name for column in cursor.description]
         if inserted:
-            return Claim(IdempotencyRecord.objects.get(pk=inserted[0]), owner=True)
+            record = IdempotencyRecord(**dict(zip(columns, inserted, strict=True)))
+            record._state.adding, record._state.db = False, connection.alias
+            return Claim(record, owner=True)
         record = IdempotencyRecord.objects.filter(merchant_id=api_key.merchant_id, key=key).first()
         expired = timezone.now() - timedelta(hours=max(24, setting("api.idempotency_hours")))
         if record is not None and record.created_at >= expired:
