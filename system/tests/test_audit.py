@@ -78,3 +78,41 @@ def test_updated_at_is_kept_by_the_database_and_created_at_never_moves(merchant)
     [(created_at, updated_at)] = sql("SELECT created_at, updated_at FROM merchants WHERE id = %s", [merchant.id])
     assert created_at == merchant.created_at
     assert updated_at >= merchant.updated_at
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_requests_user_names_the_author_of_each_of_its_database_transactions(merchant):
+    from django.db import connection
+
+    from system.audit import ActingUserWrapper
+
+    user, other = UserFactory(), UserFactory()
+    with connection.execute_wrapper(ActingUserWrapper(str(user.pk))):
+        for name in ("First", "Second"):  # two transactions: each gets the author again
+            with transaction.atomic():
+                merchant.business_name = name
+                merchant.save(update_fields=["business_name"])
+                merchant.business_name = name + " again"
+                merchant.save(update_fields=["business_name"])  # the same transaction: named once
+        with transaction.atomic():
+            set_acting_user(other)  # a service that names its author keeps it
+            merchant.business_name = "By the service"
+            merchant.save(update_fields=["business_name"])
+        merchant.business_name = "Autocommit"
+        merchant.save(update_fields=["business_name"])
+    authors = list(
+        AuditLog.objects.filter(table_name="merchants", record_id=merchant.pk, action="UPDATE")
+        .order_by("created_at", "id")
+        .values_list("new_values__business_name", "user_id")
+    )
+    assert sorted(authors, key=str) == sorted(
+        [
+            ("First", user.pk),
+            ("First again", user.pk),
+            ("Second", user.pk),
+            ("Second again", user.pk),
+            ("By the service", other.pk),
+            ("Autocommit", user.pk),
+        ],
+        key=str,
+    )
