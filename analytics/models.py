@@ -97,6 +97,7 @@ class MerchantHourlyAnalytics(models.Model):
 
     class Meta:
         db_table = "merchant_hourly_analytics"
+        verbose_name_plural = "merchant hourly analytics"
         constraints = [
             models.UniqueConstraint(fields=["merchant", "date", "hour"], name="merchant_hourly_analytics_key"),
             models.CheckConstraint(

@@ -39,10 +39,30 @@ def _field_name(loc) -> str:
     return ".".join(parts) or "request"
 
 
+# Messages for people where pydantic's would show a regular expression or a type name.
+_FRIENDLY = {
+    "string_pattern_mismatch": "Not in the expected form{example}.",
+    "string_type": "A string is expected here{example}.",
+}
+_EXAMPLES = {
+    "amount": ', e.g. "12.50" (money is a decimal string)',
+    "unit_price": ', e.g. "4.50"',
+    "currency": ', e.g. "USD"',
+}
+
+
+def _message(error: dict, field: str) -> str:
+    template = _FRIENDLY.get(error.get("type", ""))
+    if template is None:
+        return str(error.get("msg", "Invalid value."))
+    return template.format(example=_EXAMPLES.get(field.rsplit(".", 1)[-1], ""))
+
+
 def _validation_fields(errors: list[dict]) -> dict[str, str]:
     fields: dict[str, str] = {}
     for error in errors:
-        fields.setdefault(_field_name(error.get("loc", ())), str(error.get("msg", "Invalid value.")))
+        field = _field_name(error.get("loc", ()))
+        fields.setdefault(field, _message(error, field))
     return fields
 
 

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Now
+from django.db.models.functions import Lower, Now
 
 from loyalty_site.db import UUIDModel
 
@@ -42,6 +42,10 @@ class ApiKey(UUIDModel):
             models.CheckConstraint(condition=models.Q(key_hash__regex=r"^[0-9a-f]{64}$"), name="api_keys_hash_hex"),
             models.CheckConstraint(condition=~models.Q(name=""), name="api_keys_name_not_empty"),
             models.CheckConstraint(condition=models.Q(rate_count__gte=0), name="api_keys_rate_count_nonnegative"),
+            # One active key per name: the owner tells the tills apart, and a form sent twice makes one key.
+            models.UniqueConstraint(
+                Lower("name"), "merchant", condition=models.Q(revoked_at=None), name="api_keys_active_name_unique"
+            ),
         ]
 
     def __str__(self):

@@ -8,7 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 from uuid import UUID
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from api.models import ApiKey, IdempotencyRecord
@@ -46,9 +46,18 @@ def api_key_create(*, merchant: Merchant, name: str, acting_user: User) -> tuple
         last_name=name[:150],
         is_active=False,
     )
-    key = ApiKey.objects.create(
-        merchant=merchant, name=name, prefix=prefix, key_hash=key_hash(raw), user=service_user, created_by=acting_user
-    )
+    try:
+        with transaction.atomic():
+            key = ApiKey.objects.create(
+                merchant=merchant,
+                name=name,
+                prefix=prefix,
+                key_hash=key_hash(raw),
+                user=service_user,
+                created_by=acting_user,
+            )
+    except IntegrityError as error:
+        raise ApiKeyError(f"An active key is named “{name}” already: give this one another name.") from error
     return key, raw
 
 

@@ -11,6 +11,7 @@ from customers.models import Customer
 from loyalty.models import CustomerLoyaltyAccount, PointsTransaction
 from merchants.models import Merchant
 from transactions.models import Transaction
+from transactions.selectors import LEDGER_ORDER
 
 
 def customer_get(customer_id) -> Customer | None:
@@ -52,7 +53,7 @@ def member_ledger(*, member: CustomerSummary, limit: int = 50) -> QuerySet[Point
     return (
         PointsTransaction.objects.filter(customer_loyalty_account_id=member.account_id)
         .select_related("transaction", "created_by")
-        .order_by("-created_at")[:limit]
+        .order_by("-created_at", LEDGER_ORDER.desc(), "-id")[:limit]
     )
 
 

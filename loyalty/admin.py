@@ -131,6 +131,7 @@ class PointsTransactionAdmin(ReadOnlyAdmin):
         "description",
     ]
     list_filter = ["transaction_type", "created_at"]
+    ordering = ["-created_at"]
     search_fields = ["=customer_loyalty_account__customer__customer_code", "=transaction__id", "description"]
     list_select_related = ["customer_loyalty_account__customer", "customer_loyalty_account__merchant"]
     show_full_result_count = False
@@ -144,11 +145,25 @@ class LoyaltyTierAdmin(admin.ModelAdmin):
     autocomplete_fields = ["program"]
 
 
+class LotForm(forms.ModelForm):
+    class Meta:
+        model = PointsLot
+        fields = ["expires_at"]
+
+    def clean_expires_at(self):
+        expires_at = self.cleaned_data["expires_at"]
+        if expires_at is not None and expires_at < self.instance.earned_at:
+            raise forms.ValidationError("A lot cannot expire before its points came in.")
+        return expires_at
+
+
 @admin.register(PointsLot)
 class PointsLotAdmin(admin.ModelAdmin):
     """Lots are kept by the ledger; an operator may only move a lot's expiry date."""
 
     list_display = ["earned_at", "customer_loyalty_account", "points", "remaining", "expires_at"]
+    ordering = ["-earned_at"]
+    form = LotForm
     list_filter = ["earned_at", "expires_at"]
     search_fields = ["=customer_loyalty_account__customer__customer_code"]
     list_select_related = ["customer_loyalty_account__customer", "customer_loyalty_account__merchant"]

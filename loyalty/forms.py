@@ -55,6 +55,10 @@ class ProgramForm(forms.ModelForm):
         lowest = data.get("max_negative_points")
         if lowest is not None and not 0 <= lowest <= 1_000_000:
             self.add_error("max_negative_points", "From 0 to 1,000,000 points.")
+        elif data.get("shortfall_policy") == LoyaltyProgram.Shortfall.ALLOW_NEGATIVE and not lowest:
+            self.add_error("max_negative_points", "Give the lowest balance allowed, in points below zero (1 or more).")
+        elif data.get("shortfall_policy") == LoyaltyProgram.Shortfall.TAKE_AVAILABLE:
+            data["max_negative_points"] = 0  # no negative balance under this policy
         days = data.get("points_expiry_days")
         if days is not None and not 1 <= days <= 3650:
             self.add_error("points_expiry_days", "Leave empty for points that never expire, or 1 to 3650 days.")

@@ -3,7 +3,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models.functions import Now
+from django.db.models.functions import Lower, Now
 
 from loyalty_site.db import GenRandomUUID, TimeStampedModel, UUIDModel, choices_check
 
@@ -272,7 +272,7 @@ class LoyaltyTier(UUIDModel):
         ordering = ["min_points"]
         constraints = [
             models.UniqueConstraint(fields=["program", "min_points"], name="loyalty_tiers_program_min_points"),
-            models.UniqueConstraint(fields=["program", "name"], name="loyalty_tiers_program_name"),
+            models.UniqueConstraint(Lower("name"), "program", name="loyalty_tiers_program_name"),
             models.CheckConstraint(condition=models.Q(min_points__gte=0), name="loyalty_tiers_min_points_nonnegative"),
             models.CheckConstraint(
                 condition=models.Q(multiplier__gte=1, multiplier__lte=10), name="loyalty_tiers_multiplier_range"

@@ -3,7 +3,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from loyalty.models import LoyaltyProgram, LoyaltyTier, PointsLot
 from merchants.models import Merchant
@@ -22,8 +22,12 @@ def program_points_for(*, program: LoyaltyProgram, amount: Decimal) -> int:
 
 
 def program_history(*, program: LoyaltyProgram, limit: int = 20) -> QuerySet[AuditLog]:
+    """The program's changes and its tiers' (added, changed, removed), newest first."""
+    tier_of_program = Q(new_values__program_id=str(program.pk)) | Q(old_values__program_id=str(program.pk))
     return (
-        AuditLog.objects.filter(table_name="loyalty_programs", record_id=program.pk)
+        AuditLog.objects.filter(
+            Q(table_name="loyalty_programs", record_id=program.pk) | (Q(table_name="loyalty_tiers") & tier_of_program)
+        )
         .select_related("user")
         .order_by("-created_at")[:limit]
     )

@@ -32,12 +32,15 @@ def tier_add(*, merchant: Merchant, acting_user: User, name: str, min_points: in
     program = LoyaltyProgram.objects.filter(merchant=merchant, is_active=True).first()
     if program is None:
         raise TierError("Save the program's rules first.")
+    name = " ".join(name.split())
+    if not name:
+        raise TierError("Give the tier a name.")
+    if program.tiers.filter(name__iexact=name).exists():
+        raise TierError(f"There is a tier named {name} already.")
     set_acting_user(acting_user)
     try:
         with transaction.atomic():
-            return LoyaltyTier.objects.create(
-                program=program, name=name.strip(), min_points=min_points, multiplier=multiplier
-            )
+            return LoyaltyTier.objects.create(program=program, name=name, min_points=min_points, multiplier=multiplier)
     except IntegrityError as error:
         raise TierError("Each tier needs its own name and its own number of points.") from error
 
@@ -78,4 +81,8 @@ def points_adjust(
             )
     except IntegrityError as error:
         balance = CustomerLoyaltyAccount.objects.values_list("current_points", flat=True).get(pk=account.pk)
+        if balance < 0:
+            raise AdjustmentError(
+                f"The customer's balance is {balance} points: an adjustment cannot lower it."
+            ) from error
         raise AdjustmentError(f"The customer has {balance} points: that would take the balance below zero.") from error

@@ -57,6 +57,7 @@ class TransactionRefundAdmin(ReadOnlyAdmin):
         "merchant",
     ]
     list_filter = ["kind", "created_at"]
+    ordering = ["-created_at"]
     search_fields = ["=transaction__id", "=merchant__merchant_code"]
     list_select_related = ["merchant"]
     show_full_result_count = False

@@ -3,7 +3,7 @@
 from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db.models import Min, Q, QuerySet
+from django.db.models import Case, Min, Q, QuerySet, When
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -35,8 +35,21 @@ def transaction_items(*, sale: Transaction):
     return sale.items.order_by("created_at", "product_name")
 
 
+# Rows written at one time (a bulk load) in the order a sale writes them.
+LEDGER_ORDER = Case(
+    When(transaction_type="redeem", then=1),
+    When(transaction_type="earn", then=2),
+    When(transaction_type="reverse", points_change__gt=0, then=3),
+    default=4,
+)
+
+
 def transaction_points(*, sale: Transaction) -> QuerySet[PointsTransaction]:
-    return PointsTransaction.objects.filter(transaction=sale).select_related("created_by").order_by("created_at")
+    return (
+        PointsTransaction.objects.filter(transaction=sale)
+        .select_related("created_by")
+        .order_by("created_at", LEDGER_ORDER, "id")
+    )
 
 
 def transaction_refunds(*, sale: Transaction):

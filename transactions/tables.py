@@ -50,9 +50,12 @@ class TransactionTable(BaseTable):
         return record.get_payment_method_display()
 
     def render_status(self, record):
-        return format_html(
+        badge = format_html(
             '<span class="badge text-bg-{}">{}</span>', BADGES.get(record.status, "light"), record.status
         )
+        if record.status == "completed" and record.refunded_amount:
+            badge += format_html(' <span class="badge text-bg-light border">part refunded</span>')
+        return badge
 
     def value_status(self, record):
-        return record.status
+        return "completed, part refunded" if record.status == "completed" and record.refunded_amount else record.status

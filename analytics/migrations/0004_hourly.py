@@ -37,6 +37,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 "db_table": "merchant_hourly_analytics",
+                "verbose_name_plural": "merchant hourly analytics",
                 "constraints": [
                     models.UniqueConstraint(fields=("merchant", "date", "hour"), name="merchant_hourly_analytics_key"),
                     models.CheckConstraint(

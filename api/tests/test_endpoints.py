@@ -240,6 +240,7 @@ def test_a_refund_amount_is_a_positive_decimal_string(api, merchant, program, cu
     for amount in (5, "0", "-1.00", "1.001"):
         response = api.post(f"/transactions/{sale['id']}/refund", {"amount": amount})
         assert (response.status_code, list(response.json()["fields"])) == (422, ["amount"]), amount
+        assert 'e.g. "12.50"' in response.json()["fields"]["amount"], amount  # no regular expression shown
     assert Transaction.objects.get(pk=sale["id"]).refunded_amount == 0
 
 

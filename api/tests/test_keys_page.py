@@ -26,6 +26,14 @@ def test_an_empty_name_is_refused(as_role, merchant):
     assert not ApiKey.objects.exists()
 
 
+def test_a_form_sent_twice_makes_one_key(as_role, merchant):
+    client = as_role("owner")
+    client.post("/api-keys/", {"name": "Front till"})
+    response = client.post("/api-keys/", {"name": "front till "})  # a reload, or a second key of the same name
+    assert "An active key is named “front till” already" in response.content.decode()
+    assert ApiKey.objects.count() == 1
+
+
 def test_an_owner_revokes_a_key_and_it_stops_working(as_role, merchant, staff):
     key, raw = api_key_create(merchant=merchant, name="Till", acting_user=staff["owner"])
     client = as_role("owner")

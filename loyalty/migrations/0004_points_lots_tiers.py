@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import django.db.models.deletion
 import django.db.models.functions.datetime
+import django.db.models.functions.text
 from django.conf import settings
 from django.db import migrations, models
 
@@ -192,7 +193,9 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name="loyaltytier",
-            constraint=models.UniqueConstraint(fields=("program", "name"), name="loyalty_tiers_program_name"),
+            constraint=models.UniqueConstraint(
+                django.db.models.functions.text.Lower("name"), "program", name="loyalty_tiers_program_name"
+            ),
         ),
         migrations.AddConstraint(
             model_name="loyaltytier",

@@ -85,13 +85,19 @@ def test_an_owner_adds_and_removes_tiers_and_the_customer_pages_show_them(as_rol
     response = client.post(reverse("tier_add"), {"tier-name": "Gold", "tier-min_points": "80", "tier-multiplier": "2"})
     assert response.status_code == 422
     page = response.content.decode()
-    assert "Each tier needs its own name and its own number of points." in page
+    assert "There is a tier named Gold already." in page
     assert 'name="name" value="Rewards"' in page  # the program's form keeps the program's rules
     response = client.post(
         reverse("tier_add"), {"tier-name": "Platinum", "tier-min_points": "90", "tier-multiplier": "11"}
     )
     assert "From 1 to 10." in response.content.decode()
+    response = client.post(
+        reverse("tier_add"), {"tier-name": " gold ", "tier-min_points": "70", "tier-multiplier": "2"}
+    )
+    assert "There is a tier named gold already." in response.content.decode()
     assert list(LoyaltyTier.objects.values_list("name", flat=True)) == ["Gold"]
+    changes = client.get(reverse("program")).content.decode()
+    assert "tier Gold added (50+ points, ×1.50)" in changes
 
     complete_sale(merchant=merchant, customer=customer, amount="60.00")
     page = client.get(reverse("customer", args=[customer.pk])).content.decode()
@@ -129,4 +135,4 @@ def test_the_customer_page_warns_of_points_that_expire_soon(as_role, merchant, p
     complete_sale(merchant=merchant, customer=customer, amount="40.00")
     sql("UPDATE points_lots SET expires_at = now() + interval '3 days'")
     page = as_role("owner").get(reverse("customer", args=[customer.pk])).content.decode()
-    assert 'id="member-expiring"' in page and "40 points expire from" in page
+    assert 'id="member-expiring"' in page and "40 points expire in the next 30 days, the first on" in page

@@ -500,7 +500,7 @@ BEGIN
         END IF;
     END IF;
     IF NEW.status = 'completed' THEN
-        NEW.completed_at := coalesce(NEW.completed_at, now());
+        NEW.completed_at := coalesce(NEW.completed_at, statement_timestamp());  -- never before created_at
         IF NEW.completed_at > now() + interval '5 minutes' THEN
             RAISE EXCEPTION 'a sale cannot complete in the future (%)', NEW.completed_at
                 USING ERRCODE = 'check_violation';

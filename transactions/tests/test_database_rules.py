@@ -329,3 +329,11 @@ def test_points_are_earned_on_what_is_paid_unless_the_program_says_the_whole_bil
     program.save()
     whole = complete_sale(merchant=merchant, customer=customer, amount="20.00", points_redeemed=100)
     assert whole.points_earned == 20
+
+
+def test_a_sale_never_completes_before_it_was_created(merchant, program, customer):
+    sale = complete_sale(merchant=merchant, customer=customer)
+    pending = Transaction.objects.create(merchant=merchant, customer=customer, amount=Decimal("3"), status="pending")
+    Transaction.objects.filter(pk=pending.pk).update(status="completed")
+    pending.refresh_from_db()
+    assert sale.completed_at >= sale.created_at and pending.completed_at >= pending.created_at
