@@ -101,6 +101,16 @@ class RefundIn(Schema):
     )
 
 
+class RefundOut(Schema):
+    id: UUID
+    kind: Literal["refund", "cancel"]
+    amount: MoneyOut
+    points_taken_back: int = Field(description="Earned points taken back by this refund.")
+    points_given_back: int = Field(description="Redeemed points given back by this refund.")
+    points_shortfall: int = Field(description="Earned points this refund could not take back: spent or expired.")
+    created_at: datetime
+
+
 class TransactionOut(Schema):
     id: UUID
     status: Literal["pending", "completed", "failed", "cancelled", "refunded"]
@@ -116,6 +126,7 @@ class TransactionOut(Schema):
     points_reversed: int
     external_reference: str
     items: list[ItemOut]
+    refunds: list[RefundOut] = Field(description="The sale's refunds and cancellation, oldest first.")
     created_at: datetime
     completed_at: datetime | None
     refunded_at: datetime | None
@@ -200,6 +211,18 @@ def sale_out(sale) -> dict:
                 "total_price": money(item.total_price),
             }
             for item in sale.items.all()
+        ],
+        "refunds": [
+            {
+                "id": refund.pk,
+                "kind": refund.kind,
+                "amount": money(refund.amount),
+                "points_taken_back": refund.points_taken_back,
+                "points_given_back": refund.points_given_back,
+                "points_shortfall": refund.points_shortfall,
+                "created_at": local(refund.created_at, zone),
+            }
+            for refund in sale.refunds.all()
         ],
         "created_at": local(sale.created_at, zone),
         "completed_at": local(sale.completed_at, zone),

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from analytics.selectors import FIGURES, daily_rows
 from api.models import ApiKey
 from loyalty.models import PointsTransaction
 from merchants.models import Merchant
-from transactions.models import Transaction
+from transactions.models import Transaction, TransactionRefund
 
 
 def api_key_list(*, merchant: Merchant) -> QuerySet[ApiKey]:
@@ -58,9 +58,14 @@ def _page(qs: QuerySet, *, cursor: str | None, limit: int) -> Page:
     return Page(rows, cursor_encode(rows[-1].created_at, rows[-1].pk) if more and rows else None)
 
 
+REFUNDS = Prefetch("refunds", queryset=TransactionRefund.objects.order_by("created_at", "id"))
+
+
 def sale_get(*, merchant: Merchant, transaction_id) -> Transaction:
     return get_object_or_404(
-        Transaction.objects.filter(merchant=merchant).select_related("customer", "merchant").prefetch_related("items"),
+        Transaction.objects.filter(merchant=merchant)
+        .select_related("customer", "merchant")
+        .prefetch_related("items", REFUNDS),
         pk=transaction_id,
     )
 
@@ -77,7 +82,7 @@ def sale_page(
     created_after: datetime | None = None,
     created_before: datetime | None = None,
 ) -> Page:
-    qs = Transaction.objects.filter(merchant=merchant).select_related("customer").prefetch_related("items")
+    qs = Transaction.objects.filter(merchant=merchant).select_related("customer").prefetch_related("items", REFUNDS)
     if status:
         qs = qs.filter(status=status)
     if payment_method:

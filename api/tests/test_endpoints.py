@@ -231,6 +231,8 @@ def test_a_partial_refund_takes_back_points_in_proportion_and_never_more_than_th
     assert "30.00" in too_much.json()["message"]
     rest = api.post(f"/transactions/{sale['id']}/refund", {})
     assert (rest.json()["status"], rest.json()["refunded_amount"]) == ("refunded", "40.00")
+    refunds = [(r["kind"], r["amount"], r["points_taken_back"], r["points_shortfall"]) for r in rest.json()["refunds"]]
+    assert refunds == [("refund", "10.00", 10, 0), ("refund", "30.00", 30, 0)]
     account = account_of(customer, merchant)
     assert account.current_points == 0 == ledger_sum(account)
 
