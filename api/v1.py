@@ -6,7 +6,7 @@ from typing import Literal
 from uuid import UUID
 
 from django.http import Http404
-from ninja import NinjaAPI, Query
+from ninja import NinjaAPI, Query, Status
 from ninja.security import HttpBearer
 
 from analytics import services as analytics_services
@@ -138,8 +138,8 @@ def transaction_create(request, payload: schemas.TransactionIn):
         status=payload.status,
         idempotency_key=request.headers.get("Idempotency-Key"),
     )
-    return (201 if created else 200), schemas.sale_out(selectors.sale_get(merchant=request.auth.merchant,
-                                                                          transaction_id=sale.pk))  # fmt: skip
+    sale = selectors.sale_get(merchant=request.auth.merchant, transaction_id=sale.pk)
+    return Status(201 if created else 200, schemas.sale_out(sale))
 
 
 def _utc(name: str, value: datetime | None) -> datetime | None:
