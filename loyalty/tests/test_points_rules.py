@@ -428,3 +428,13 @@ def test_the_refund_service_returns_the_refund_it_made(merchant, program, custom
     refund(sale, "2.00")
     sale = refund(sale, "3.00")
     assert (sale.refund.amount, sale.refund.points_taken_back) == (Decimal("3.00"), 3)
+
+
+def test_the_days_points_redeemed_are_net_of_points_given_back(merchant, program, customer):
+    complete_sale(merchant=merchant, customer=customer, amount="1.00")
+    give(customer, merchant, 199)
+    sale = complete_sale(merchant=merchant, customer=customer, amount="10.00", points_redeemed=200)
+    refund(sale, "5.00")  # gives back 100
+
+    [(redeemed,)] = sql("SELECT points_redeemed FROM merchant_dashboard WHERE merchant_id = %s", [merchant.pk])
+    assert redeemed == 100 == account_of(customer, merchant).total_points_redeemed

@@ -215,7 +215,8 @@ BEGIN
              WHERE l.id = u.id;
         END IF;
     END IF;
-    IF NEW.transaction_type = 'redeem' THEN
+    IF NEW.transaction_type = 'redeem' OR (NEW.transaction_type = 'reverse' AND NEW.points_change > 0) THEN
+        -- Points redeemed, net of those a refund gave back (on the refund's day), as the account counts them.
         INSERT INTO merchant_daily_analytics_deltas (merchant_id, date, points_redeemed)
         SELECT m.id, (NEW.created_at AT TIME ZONE m.timezone)::date, -NEW.points_change FROM merchants m
          WHERE m.id = account_merchant;
@@ -760,7 +761,7 @@ BEGIN
           FROM points_transactions p
           JOIN customer_loyalty_accounts a ON a.id = p.customer_loyalty_account_id
           JOIN m ON m.id = a.merchant_id
-         WHERE p.transaction_type = 'redeem'
+         WHERE (p.transaction_type = 'redeem' OR (p.transaction_type = 'reverse' AND p.points_change > 0))
            AND p.created_at >= p_from - interval '2 days' AND p.created_at < p_to + interval '3 days'
     ), days AS (
         SELECT merchant_id, date, sum(amount) AS total_sales, count(*) AS total_transactions,
