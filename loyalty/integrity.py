@@ -6,15 +6,6 @@ EARNED = "transaction_type = 'earn' OR (transaction_type = 'reverse' AND points_
 REDEEMED = "transaction_type = 'redeem' OR (transaction_type = 'reverse' AND points_change > 0)"
 
 CHECKS = {
-    "account points differ from its ledger": f"""
-        SELECT a.id, a.current_points, coalesce(l.total, 0)
-          FROM customer_loyalty_accounts a
-          LEFT JOIN (SELECT customer_loyalty_account_id AS id, sum(points_change) AS total,
-                            coalesce(sum(points_change) FILTER (WHERE {EARNED}), 0) AS earned,
-                            coalesce(-sum(points_change) FILTER (WHERE {REDEEMED}), 0) AS redeemed
-                       FROM points_transactions GROUP BY 1) l USING (id)
-         WHERE (a.current_points, a.total_points_earned, a.total_points_redeemed)
-               <> (coalesce(l.total, 0), coalesce(l.earned, 0), coalesce(l.redeemed, 0))""",
     "account spend differs from its sales": """
         SELECT a.id, a.total_spent, coalesce(t.spent, 0)
           FROM customer_loyalty_accounts a
@@ -59,8 +50,9 @@ class _Undo(Exception):
 
 
 def derived_state_errors(limit: int = 10, analytics: bool = True) -> list[str]:
-    """One line per broken figure (at most `limit` per check); empty when all agree."""
-    errors = []
+    """One line per broken figure (at most `limit` per check): check_ledger's checks of points, lots and
+    sales, then totals, visits and the daily figures against the sales; empty when all agree."""
+    errors = ledger_errors(limit)
     with connection.cursor() as cursor:
         for name, query in CHECKS.items():
             cursor.execute(f"{query} LIMIT {int(limit)}")
