@@ -12,9 +12,10 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from api.models import ApiKey, IdempotencyRecord
+from loyalty_site.db import columns, from_row
 from merchants.models import Merchant, User
 from system.audit import set_acting_user
-from system.settings_store import setting
+from system.settings_store import setting, settings_of
 from transactions import services as sales
 from transactions.models import Transaction
 
@@ -81,32 +82,39 @@ class KeyUse:
 
 
 # One statement per request: find the key by its hash, count the request in the key's current
-# window (a new window starts the count again), note the time. The row lock is held for this
-# statement only (autocommit), so two requests never lose a count.
-_USE_SQL = """
+# window (a new window starts the count again), note the time, and return the key with its merchant
+# and service user. The row lock is held for this statement only (autocommit), so two requests never
+# lose a count.
+_USE_SQL = f"""
     UPDATE api_keys k
        SET rate_count = CASE WHEN k.rate_window_start = w.start THEN k.rate_count + 1 ELSE 1 END,
            rate_window_start = w.start,
            last_used_at = now()
-      FROM (SELECT to_timestamp(floor(extract(epoch FROM now()) / %(window)s) * %(window)s) AS start) w
-     WHERE k.key_hash = %(hash)s AND k.revoked_at IS NULL
- RETURNING k.id, k.rate_count, extract(epoch FROM w.start + make_interval(secs => %(window)s) - now())
+      FROM (SELECT to_timestamp(floor(extract(epoch FROM now()) / %(window)s) * %(window)s) AS start) w,
+           merchants m, users u
+     WHERE k.key_hash = %(hash)s AND k.revoked_at IS NULL AND m.id = k.merchant_id AND u.id = k.user_id
+ RETURNING extract(epoch FROM w.start + make_interval(secs => %(window)s) - now()),
+           {columns(ApiKey, "k")}, {columns(Merchant, "m")}, {columns(User, "u")}
 """
+_KEY_FIELDS, _MERCHANT_FIELDS = len(ApiKey._meta.concrete_fields), len(Merchant._meta.concrete_fields)
 
 
 def api_key_use(*, raw_key: str) -> KeyUse:
-    """The active key behind `raw_key`, with this request counted against its rate limit; None if there is none."""
+    """The active key behind `raw_key` (with its merchant and user), with this request counted against its
+    rate limit; None if there is none."""
     if not raw_key or len(raw_key) > 200:
         return KeyUse(None)
-    window = setting("api.rate_limit_window_seconds")
+    window, limit = settings_of("api.rate_limit_window_seconds", "api.rate_limit_requests")
     with connection.cursor() as cursor:  # one statement: its own transaction
         cursor.execute(_USE_SQL, {"window": window, "hash": key_hash(raw_key)})
         row = cursor.fetchone()
     if row is None:
         return KeyUse(None)
-    key_id, count, seconds_left = row
-    key = ApiKey.objects.select_related("merchant", "user").get(pk=key_id)
-    if count > setting("api.rate_limit_requests"):
+    seconds_left, row = row[0], row[1:]
+    key = from_row(ApiKey, row[:_KEY_FIELDS])
+    key.merchant = from_row(Merchant, row[_KEY_FIELDS : _KEY_FIELDS + _MERCHANT_FIELDS])
+    key.user = from_row(User, row[_KEY_FIELDS + _MERCHANT_FIELDS :])
+    if key.rate_count > limit:
         return KeyUse(key, retry_after=max(1, math.ceil(seconds_left)))
     return KeyUse(key)
 
@@ -158,7 +166,11 @@ def idempotency_claim(*, api_key: ApiKey, key: str, fingerprint: str) -> Claim:
 
 
 def idempotency_store(*, record: IdempotencyRecord, status: int, body: str) -> None:
-    IdempotencyRecord.objects.filter(pk=record.pk).update(response_status=status, response_body=body)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE api_idempotency_records SET response_status = %s, response_body = %s WHERE id = %s",
+            [status, body, record.pk],
+        )
 
 
 def idempotency_purge(*, now=None) -> int:

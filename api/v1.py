@@ -96,12 +96,11 @@ def scan_resolve(request, payload: schemas.ScanIn):
         raise ApiError(429, "scan_rate_limited", outcome.message, headers={"Retry-After": str(seconds)})
     if not outcome.ok:
         raise ApiError(422, outcome.result, outcome.message)
-    member = customer_selectors.member_at(merchant=key.merchant, customer=outcome.customer)
     standing = loyalty_selectors.account_standing(merchant=key.merchant, customer_id=outcome.customer.pk)
     return {
         "scan_id": outcome.log.pk,
         "customer": schemas.customer_out(outcome.customer),
-        "points": member.current_points if member else 0,
+        "points": standing.points,
         "tier": standing.tier,
     }
 
@@ -138,7 +137,8 @@ def transaction_create(request, payload: schemas.TransactionIn):
         status=payload.status,
         idempotency_key=request.headers.get("Idempotency-Key"),
     )
-    sale = selectors.sale_get(merchant=request.auth.merchant, transaction_id=sale.pk)
+    if not created:
+        sale = selectors.sale_get(merchant=request.auth.merchant, transaction_id=sale.pk)
     return Status(201 if created else 200, schemas.sale_out(sale))
 
 

@@ -41,6 +41,7 @@ def program_tiers(*, program: LoyaltyProgram | None) -> list[LoyaltyTier]:
 class Standing:
     """A customer's tier at a merchant and the points that expire within EXPIRY_NOTICE_DAYS."""
 
+    points: int  # the balance here (0 without an account)
     points_last_year: int | None  # None: the program has no tiers
     tier: str | None
     multiplier: Decimal
@@ -53,9 +54,11 @@ class Standing:
 EXPIRY_NOTICE_DAYS = 30
 
 STANDING = """
-    SELECT y.points, t.name, t.multiplier, n.name, n.min_points - y.points, x.points, x.expires_at
+    SELECT coalesce(a.current_points, 0), y.points, t.name, t.multiplier, n.name, n.min_points - y.points,
+           x.points, x.expires_at
       FROM loyalty_programs p
      RIGHT JOIN (SELECT 1) one ON p.merchant_id = %(merchant)s AND p.is_active
+      LEFT JOIN customer_loyalty_accounts a ON a.customer_id = %(customer)s AND a.merchant_id = %(merchant)s
      CROSS JOIN LATERAL (  -- the 12 months' sum only for a program with tiers
            SELECT CASE WHEN EXISTS (SELECT 1 FROM loyalty_tiers WHERE program_id = p.id)
                        THEN loyalty_points_last_year(%(customer)s, %(merchant)s) END AS points) y
@@ -70,11 +73,13 @@ STANDING = """
 
 
 def account_standing(*, merchant: Merchant, customer_id) -> Standing:
-    """Tier by points earned here in the last 12 months (the database's rule), and the next expiry."""
+    """The balance here, the tier by points earned here in the last 12 months (the database's rule), and the
+    next expiry."""
     with connection.cursor() as cursor:
         cursor.execute(STANDING, {"customer": customer_id, "merchant": merchant.pk, "soon": EXPIRY_NOTICE_DAYS})
-        points, tier, multiplier, next_tier, to_next, expiring, expiring_at = cursor.fetchone()
+        balance, points, tier, multiplier, next_tier, to_next, expiring, expiring_at = cursor.fetchone()
     return Standing(
+        points=balance,
         points_last_year=points,
         tier=tier,
         multiplier=multiplier or Decimal("1"),

@@ -2,7 +2,7 @@
 
 import uuid
 
-from django.db import models
+from django.db import DEFAULT_DB_ALIAS, models
 from django.db.models.functions import Now
 
 
@@ -41,3 +41,24 @@ class SQLPredicate(models.Func):
     """A call of a boolean SQL function, for CHECK constraints."""
 
     output_field = models.BooleanField()
+
+
+def set_prefetched(instance: models.Model, related_name: str, objects: list) -> None:
+    """Give `instance` its related objects known already (a row just written with them), as
+    prefetch_related would: `instance.<related_name>.all()` then runs no query."""
+    queryset = getattr(instance, related_name).get_queryset()
+    queryset._result_cache, queryset._prefetch_done = list(objects), True
+    if not hasattr(instance, "_prefetched_objects_cache"):
+        instance._prefetched_objects_cache = {}
+    instance._prefetched_objects_cache[related_name] = queryset
+
+
+def from_row(model: type[models.Model], values) -> models.Model:
+    """An instance of `model` from the values of its concrete fields in order (see `columns`), as a
+    query would load it."""
+    return model.from_db(DEFAULT_DB_ALIAS, [field.attname for field in model._meta.concrete_fields], values)
+
+
+def columns(model: type[models.Model], alias: str) -> str:
+    """`alias.column` of each concrete field of `model`, in order: the select list for from_row()."""
+    return ", ".join(f"{alias}.{field.column}" for field in model._meta.concrete_fields)

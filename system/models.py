@@ -164,8 +164,20 @@ class QRScanLog(UUIDModel):
         verbose_name = "QR scan log"
         constraints = [choices_check("qr_scan_logs", "scan_result", QRScanLogResult)]
         indexes = [
-            # A merchant's scans, newest first; failed scans in a window (rate limits).
+            # A merchant's scans, newest first.
             models.Index(fields=["merchant", "-created_at"], name="qr_scan_logs_merchant_idx"),
+            # Failed scans of a user, or from an address, in a window (the scan rate limits): failures only,
+            # so a busy counter's successful scans never slow the check.
+            models.Index(
+                fields=["merchant", "scanned_by", "created_at"],
+                name="qr_scan_logs_user_failures_idx",
+                condition=~models.Q(scan_result__in=["success", "rate_limited"]),
+            ),
+            models.Index(
+                fields=["merchant", "ip_address", "created_at"],
+                name="qr_scan_logs_ip_failures_idx",
+                condition=~models.Q(scan_result__in=["success", "rate_limited"]),
+            ),
             # A customer's scans in a window (fraud flags).
             models.Index(fields=["customer", "-created_at"], name="qr_scan_logs_customer_idx"),
             models.Index(fields=["ip_address", "-created_at"], name="qr_scan_logs_ip_idx"),

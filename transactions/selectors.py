@@ -3,7 +3,8 @@
 from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db.models import Case, Min, Q, QuerySet, When
+from django.db import connection
+from django.db.models import Case, Q, QuerySet, When
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -108,15 +109,27 @@ def card_token_used(*, customer, token: str) -> bool:
     return QRScanLog.objects.filter(customer=customer, scanned_code=token, scan_result="success").exists()
 
 
-def failed_scans(*, merchant: Merchant, since: datetime, **who) -> list[datetime]:
-    """When the distinct wrong codes of `who` (a user or an address) were first read since `since`."""
-    return list(
-        QRScanLog.objects.filter(merchant=merchant, created_at__gte=since, **who)
-        .exclude(scan_result__in=["success", "rate_limited"])
-        .values("scanned_code")
-        .annotate(first=Min("created_at"))
-        .values_list("first", flat=True)
-    )
+_FAILED_SCANS_SQL = """
+    SELECT 'user', min(created_at) FROM qr_scan_logs
+     WHERE merchant_id = %(merchant)s AND scanned_by_id = %(user)s AND created_at >= %(since)s
+       AND scan_result NOT IN ('success', 'rate_limited')
+     GROUP BY scanned_code
+     UNION ALL
+    SELECT 'address', min(created_at) FROM qr_scan_logs
+     WHERE merchant_id = %(merchant)s AND ip_address = %(ip)s AND created_at >= %(since)s
+       AND scan_result NOT IN ('success', 'rate_limited')
+     GROUP BY scanned_code
+"""
+
+
+def failed_scans(*, merchant: Merchant, since: datetime, user, ip_address: str | None) -> dict[str, list[datetime]]:
+    """When the distinct wrong codes of `user`, and of `ip_address`, were first read since `since` (one query)."""
+    found = {"user": [], "address": []}
+    with connection.cursor() as cursor:
+        cursor.execute(_FAILED_SCANS_SQL, {"merchant": merchant.pk, "user": user.pk, "ip": ip_address, "since": since})
+        for who, first in cursor.fetchall():
+            found[who].append(first)
+    return found
 
 
 def scan_for_checkout(*, merchant: Merchant, user, scan_id, minutes: int) -> QRScanLog | None:

@@ -3,21 +3,22 @@
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from django.db import DataError, IntegrityError, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from customers import tokens
 from customers.models import Customer
+from loyalty_site.db import columns, from_row, set_prefetched
 from merchants.models import Merchant, User
 from system import codes
 from system.audit import set_acting_user
 from system.models import FraudFlag, QRScanLog
 from system.settings_store import setting, settings_of
 from transactions import selectors
-from transactions.models import Transaction, TransactionRefund
+from transactions.models import Transaction, TransactionItem, TransactionRefund
 
 Result = QRScanLog.Result
 
@@ -71,10 +72,9 @@ def scan_is_rate_limited(*, merchant: Merchant, user: User, ip_address: str | No
     )
     window, block = timedelta(minutes=window_minutes), timedelta(minutes=block_minutes)
     now = timezone.now()
-    for who, allowed in (({"scanned_by": user}, limit), ({"ip_address": ip_address}, 3 * limit)):
-        if None in who.values():
-            continue
-        times = sorted(selectors.failed_scans(merchant=merchant, since=now - window - block, **who))
+    found = selectors.failed_scans(merchant=merchant, since=now - window - block, user=user, ip_address=ip_address)
+    for who, allowed in (("user", limit), ("address", 3 * limit)):
+        times = sorted(found[who])
         for i in range(allowed - 1, len(times)):
             if times[i] - times[i - allowed + 1] <= window and now - times[i] <= block:
                 return True
@@ -117,7 +117,6 @@ def _identify(merchant: Merchant, text: str) -> ScanOutcome:
     return ScanOutcome(Result.SUCCESS, customer.full_name, customer)
 
 
-@transaction.atomic
 def scan_resolve(
     *, merchant: Merchant, user: User, text: str, ip_address: str | None = None, user_agent: str = ""
 ) -> ScanOutcome:
@@ -151,64 +150,109 @@ def _refusal(error: IntegrityError) -> str:
     return message[0].upper() + message[1:] + "." if message else "The sale was refused."
 
 
+# The scan is taken for the sale (and its customer read) in one statement; the sale's key is
+# checked at commit (the foreign key is deferred), after the sale is inserted.
+_TAKE_SCAN_SQL = f"""
+    UPDATE qr_scan_logs s SET sale_id = %(sale)s
+      FROM customers c
+     WHERE s.id = %(scan)s AND s.merchant_id = %(merchant)s AND s.scanned_by_id = %(user)s
+       AND s.scan_result = 'success' AND s.sale_id IS NULL
+       AND s.created_at >= now() - make_interval(mins => %(minutes)s) AND c.id = s.customer_id
+ RETURNING {columns(Customer, "c")}
+"""
+# The new sale as the triggers completed it (points, discount, currency, times).
+_INSERT_SALE_SQL = f"""
+    INSERT INTO transactions AS t (id, merchant_id, customer_id, amount, currency, payment_method, status,
+                                   points_redeemed, external_reference, idempotency_key, created_by_id)
+    VALUES (%(id)s, %(merchant)s, %(customer)s, %(amount)s, '', %(payment_method)s, %(status)s,
+            %(points_redeemed)s, %(external_reference)s, %(idempotency_key)s, %(user)s)
+ RETURNING {columns(Transaction, "t")}
+"""
+
+
+class _ScanNotUsable(Exception):
+    pass
+
+
 def checkout_complete(*, merchant: Merchant, user: User, checkout: Checkout) -> tuple[Transaction, bool]:
     """Record a completed (or, for a till, pending) sale for a scan; the database awards and redeems the points.
 
     Each successful scan makes one sale, within scan.checkout_minutes. Returns the sale and
     whether it is new: the same idempotency key again (a double click, a resubmitted form)
-    returns the first sale, and a different sale under a used key is refused.
+    returns the first sale, and a different sale under a used key is refused. A new sale carries
+    its items and (no) refunds, as if prefetched.
     """
     if checkout.items:
         total = sum((item.unit_price * item.quantity for item in checkout.items), Decimal("0"))
         if total != checkout.amount:
             raise CheckoutError(f"The items add up to {total}, not {checkout.amount}.")
-    existing = _replay(merchant, checkout)
-    if existing:
-        return existing, False
-    scan = selectors.scan_for_checkout(
-        merchant=merchant, user=user, scan_id=checkout.scan_id, minutes=setting("scan.checkout_minutes")
-    )
-    if scan is None or scan.customer_id != checkout.customer_id:
-        existing = _replay(merchant, checkout)  # the same form, sent twice at once, may have just used the scan
-        if existing:
-            return existing, False
-        raise CheckoutError("Scan the customer's card again: each scan is good for one sale, for a few minutes.")
-    if scan.customer.status != Customer.Status.ACTIVE:
-        raise CheckoutError(f"This customer's card is {scan.customer.status}.")
     if checkout.status not in (Transaction.Status.COMPLETED, Transaction.Status.PENDING):
         raise CheckoutError("A new sale is either completed or pending.")
+    sale_id = uuid4()
     try:
         with transaction.atomic():
             set_acting_user(user)
-            sale = Transaction.objects.create(
-                merchant=merchant,
-                customer=scan.customer,
-                amount=checkout.amount,
-                payment_method=checkout.payment_method,
-                status=checkout.status,
-                points_redeemed=checkout.points_to_redeem,
-                external_reference=checkout.external_reference,
-                idempotency_key=checkout.idempotency_key,
-                created_by=user,
-            )
-            for item in checkout.items:
-                sale.items.create(
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    _TAKE_SCAN_SQL,
+                    {
+                        "sale": sale_id,
+                        "scan": checkout.scan_id,
+                        "merchant": merchant.pk,
+                        "user": user.pk,
+                        "minutes": setting("scan.checkout_minutes"),
+                    },
+                )
+                row = cursor.fetchone()
+                customer = from_row(Customer, row) if row else None
+                if customer is None or customer.pk != checkout.customer_id:
+                    raise _ScanNotUsable
+                if customer.status != Customer.Status.ACTIVE:
+                    raise CheckoutError(f"This customer's card is {customer.status}.")
+                cursor.execute(
+                    _INSERT_SALE_SQL,
+                    {
+                        "id": sale_id,
+                        "merchant": merchant.pk,
+                        "customer": customer.pk,
+                        "amount": checkout.amount,
+                        "payment_method": checkout.payment_method,
+                        "status": checkout.status,
+                        "points_redeemed": checkout.points_to_redeem,
+                        "external_reference": checkout.external_reference,
+                        "idempotency_key": checkout.idempotency_key,
+                        "user": user.pk,
+                    },
+                )
+                sale = from_row(Transaction, cursor.fetchone())
+            items = TransactionItem.objects.bulk_create(
+                TransactionItem(
+                    transaction=sale,
                     product_name=item.product_name,
                     product_sku=item.product_sku,
                     quantity=item.quantity,
                     unit_price=item.unit_price,
                 )
-            if not QRScanLog.objects.filter(pk=scan.pk, sale=None).update(sale=sale):
-                raise CheckoutError("This scan was used for another sale: scan the customer's card again.")
+                for item in checkout.items
+            )
+    except _ScanNotUsable:
+        existing = _replay(merchant, checkout)  # the same form, sent twice, may have used the scan already
+        if existing:
+            return existing, False
+        raise CheckoutError(
+            "Scan the customer's card again: each scan is good for one sale, for a few minutes."
+        ) from None
     except IntegrityError as error:
-        existing = _replay(merchant, checkout)  # another request with this key won the race
+        existing = _replay(merchant, checkout)  # a sale with this key exists, or another request won the race
         if existing:
             return existing, False
         raise CheckoutError(_refusal(error)) from error
     except DataError as error:
         raise CheckoutError("These figures are too large for one sale.") from error
-    sale.refresh_from_db()
-    transaction.on_commit(lambda: flag_frequent_buyer(merchant=merchant, customer=scan.customer), robust=True)
+    sale.merchant, sale.customer, sale.created_by = merchant, customer, user
+    set_prefetched(sale, "items", items)
+    set_prefetched(sale, "refunds", [])
+    transaction.on_commit(lambda: flag_frequent_buyer(merchant=merchant, customer=customer), robust=True)
     return sale, True
 
 
