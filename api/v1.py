@@ -11,7 +11,7 @@ from ninja.security import HttpBearer
 
 from analytics import services as analytics_services
 from api import schemas, selectors, services
-from api.errors import ApiError, install
+from api.errors import ApiError, error_response, install
 from api.idempotency import HEADER_DOC, idempotent
 from customers import selectors as customer_selectors
 from loyalty import selectors as loyalty_selectors
@@ -91,11 +91,14 @@ def scan_resolve(request, payload: schemas.ScanIn):
         ip_address=_client_ip(request),
         user_agent=f"API key {key.prefix}… ({key.name}); " + request.META.get("HTTP_USER_AGENT", ""),
     )
+    # A refused scan is answered, not raised: raising would roll back its line in the scan log (under an
+    # Idempotency-Key the view runs in a transaction), and the failed-scan limits count those lines.
     if outcome.result == QRScanLog.Result.RATE_LIMITED:
         seconds = setting("scan.block_minutes") * 60
-        raise ApiError(429, "scan_rate_limited", outcome.message, headers={"Retry-After": str(seconds)})
+        refusal = ApiError(429, "scan_rate_limited", outcome.message, headers={"Retry-After": str(seconds)})
+        return error_response(api, request, refusal)
     if not outcome.ok:
-        raise ApiError(422, outcome.result, outcome.message)
+        return error_response(api, request, ApiError(422, outcome.result, outcome.message))
     standing = loyalty_selectors.account_standing(merchant=key.merchant, customer_id=outcome.customer.pk)
     return {
         "scan_id": outcome.log.pk,

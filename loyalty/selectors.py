@@ -53,23 +53,7 @@ class Standing:
 
 EXPIRY_NOTICE_DAYS = 30
 
-STANDING = """
-    SELECT coalesce(a.current_points, 0), y.points, t.name, t.multiplier, n.name, n.min_points - y.points,
-           x.points, x.expires_at
-      FROM loyalty_programs p
-     RIGHT JOIN (SELECT 1) one ON p.merchant_id = %(merchant)s AND p.is_active
-      LEFT JOIN customer_loyalty_accounts a ON a.customer_id = %(customer)s AND a.merchant_id = %(merchant)s
-     CROSS JOIN LATERAL (  -- the 12 months' sum only for a program with tiers
-           SELECT CASE WHEN EXISTS (SELECT 1 FROM loyalty_tiers WHERE program_id = p.id)
-                       THEN loyalty_points_last_year(%(customer)s, %(merchant)s) END AS points) y
-      LEFT JOIN LATERAL (SELECT * FROM loyalty_tier_for(p.id, y.points) WHERE id IS NOT NULL) t ON true
-      LEFT JOIN LATERAL (SELECT name, min_points FROM loyalty_tiers WHERE program_id = p.id AND min_points > y.points
-                          ORDER BY min_points LIMIT 1) n ON true
-      LEFT JOIN LATERAL (SELECT sum(l.remaining)::integer AS points, min(l.expires_at) AS expires_at
-                           FROM points_lots l JOIN customer_loyalty_accounts a ON a.id = l.customer_loyalty_account_id
-                          WHERE a.customer_id = %(customer)s AND a.merchant_id = %(merchant)s AND l.remaining > 0
-                            AND l.expires_at < now() + %(soon)s * interval '1 day') x ON true
-"""
+STANDING = "SELECT * FROM loyalty_account_standing(%(customer)s, %(merchant)s, %(soon)s)"
 
 
 def account_standing(*, merchant: Merchant, customer_id) -> Standing:

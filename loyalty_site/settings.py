@@ -81,6 +81,8 @@ else:
             "DATA_DIR": env("LOYALTY_DATA_DIR", default=str(BASE_DIR / ".data")),
         }
     }
+if env.bool("DB_SERVER_BINDING", default=False):
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 if env("TEST_DATABASE_NAME", default=""):
     DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME")}
 if env.bool("DB_POOL", default=True):

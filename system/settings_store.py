@@ -7,6 +7,8 @@ first use; outside one, each call reads the table.
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from django.db import connection
+
 from system.models import SystemSetting
 
 _per_request: ContextVar[dict | None] = ContextVar("settings_per_request", default=None)
@@ -38,11 +40,22 @@ def settings_of(*keys: str) -> tuple[int, ...]:
     """The values of `keys`, as setting() gives each, read in one query."""
     found = _per_request.get()
     if found is None:
-        found = dict(SystemSetting.objects.filter(setting_key__in=keys).values_list("setting_key", "setting_value"))
+        found = _read(keys)
     elif not found:
-        found.update(SystemSetting.objects.values_list("setting_key", "setting_value"))
+        found.update(_read(None))
         found.setdefault("", "")  # read: an empty table is not read again
     return tuple(_whole_number(found.get(key), DEFAULTS[key][0]) for key in keys)
+
+
+def _read(keys: tuple[str, ...] | None) -> dict[str, str]:
+    """The stored values of `keys` (all when None). Plain SQL: every request reads them."""
+    table = SystemSetting._meta.db_table
+    with connection.cursor() as cursor:
+        if keys is None:
+            cursor.execute(f"SELECT setting_key, setting_value FROM {table}")
+        else:
+            cursor.execute(f"SELECT setting_key, setting_value FROM {table} WHERE setting_key = ANY(%s)", [list(keys)])
+        return dict(cursor.fetchall())
 
 
 @contextmanager

@@ -117,6 +117,15 @@ def _identify(merchant: Merchant, text: str) -> ScanOutcome:
     return ScanOutcome(Result.SUCCESS, customer.full_name, customer)
 
 
+_LOG_SCAN_SQL = f"""
+    INSERT INTO qr_scan_logs AS s (id, merchant_id, scanned_by_id, scanned_code, scan_result, customer_id,
+                                   ip_address, user_agent, created_at)
+    VALUES (gen_random_uuid(), %(merchant)s, %(user)s, %(code)s, %(result)s, %(customer)s, %(ip)s, %(user_agent)s,
+            now())
+ RETURNING {columns(QRScanLog, "s")}
+"""
+
+
 def scan_resolve(
     *, merchant: Merchant, user: User, text: str, ip_address: str | None = None, user_agent: str = ""
 ) -> ScanOutcome:
@@ -129,15 +138,20 @@ def scan_resolve(
         )
     else:
         outcome = _identify(merchant, text)
-    outcome.log = QRScanLog.objects.create(
-        merchant=merchant,
-        scanned_by=user,
-        scanned_code=text,
-        scan_result=outcome.result,
-        customer=outcome.customer,
-        ip_address=ip_address,
-        user_agent=(user_agent or "").replace("\x00", "")[:1000],
-    )
+    with connection.cursor() as cursor:  # plain SQL: every scan writes one
+        cursor.execute(
+            _LOG_SCAN_SQL,
+            {
+                "merchant": merchant.pk,
+                "user": user.pk,
+                "code": text,
+                "result": outcome.result,
+                "customer": outcome.customer.pk if outcome.customer else None,
+                "ip": ip_address or None,
+                "user_agent": (user_agent or "").replace("\x00", "")[:1000],
+            },
+        )
+        outcome.log = from_row(QRScanLog, cursor.fetchone())
     return outcome
 
 

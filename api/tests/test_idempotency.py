@@ -72,6 +72,19 @@ def test_a_retried_scan_is_logged_once(api, merchant, customer):
     assert QRScanLog.objects.count() == 1
 
 
+def test_failed_scans_under_keys_are_logged_and_reach_the_scan_limit(api, merchant, customer):
+    for n in range(5):  # scan.max_failures distinct wrong codes
+        response = api.post("/scans", {"code": f"NOT-A-CODE-{n}"}, key=f"bad-{n}")
+        assert (response.status_code, response.json()["code"]) == (422, "malformed")
+    assert QRScanLog.objects.filter(merchant=merchant, scan_result="malformed").count() == 5
+    response = api.post("/scans", {"code": customer.customer_code}, key="good")
+    assert (response.status_code, response.json()["code"]) == (429, "scan_rate_limited")
+    assert response.headers["Retry-After"] == "600"
+    retry = api.post("/scans", {"code": customer.customer_code}, key="good")
+    assert (retry.status_code, retry.json()) == (429, response.json())
+    assert QRScanLog.objects.filter(merchant=merchant, scan_result="rate_limited").count() == 1
+
+
 def test_an_invalid_request_claims_no_key(api, merchant, program, customer):
     body = new_sale(api, customer)
     assert api.post("/transactions", {**body, "amount": 1.5}, key="k").status_code == 422

@@ -5,22 +5,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0001_initial'),
-        ('merchants', '0001_initial'),
-        ('system', '0004_default_settings'),
-        ('transactions', '0004_points_rules'),
+        ("customers", "0001_initial"),
+        ("merchants", "0001_initial"),
+        ("system", "0004_default_settings"),
+        ("transactions", "0004_points_rules"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='qrscanlog',
-            index=models.Index(condition=models.Q(('scan_result__in', ['success', 'rate_limited']), _negated=True), fields=['merchant', 'scanned_by', 'created_at'], name='qr_scan_logs_user_failures_idx'),
+            model_name="qrscanlog",
+            index=models.Index(
+                condition=models.Q(("scan_result__in", ["success", "rate_limited"]), _negated=True),
+                fields=["merchant", "scanned_by", "created_at"],
+                name="qr_scan_logs_user_failures_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='qrscanlog',
-            index=models.Index(condition=models.Q(('scan_result__in', ['success', 'rate_limited']), _negated=True), fields=['merchant', 'ip_address', 'created_at'], name='qr_scan_logs_ip_failures_idx'),
+            model_name="qrscanlog",
+            index=models.Index(
+                condition=models.Q(("scan_result__in", ["success", "rate_limited"]), _negated=True),
+                fields=["merchant", "ip_address", "created_at"],
+                name="qr_scan_logs_ip_failures_idx",
+            ),
         ),
     ]
