@@ -81,8 +81,12 @@ else:
             "DATA_DIR": env("LOYALTY_DATA_DIR", default=str(BASE_DIR / ".data")),
         }
     }
-if env.bool("DB_SERVER_BINDING", default=False):
-    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+# Server-side binding lets psycopg prepare what a connection runs again and again (from the 5th run on):
+# the counter's statements are then planned once per connection instead of once per request, which
+# made the counter about a third faster (docs/benchmarks.md). DB_PREPARED=0 turns it off, e.g. behind a
+# connection pooler that cannot keep prepared statements.
+if env.bool("DB_PREPARED", default=True):
+    DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 if env("TEST_DATABASE_NAME", default=""):
     DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME")}
 if env.bool("DB_POOL", default=True):

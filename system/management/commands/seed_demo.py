@@ -302,7 +302,7 @@ class DemoLoader:
                 " created_at, updated_at) "
                 " SELECT 'Shop ' || i, 'retail', 'shop' || i || '@merchants.demo', "
                 "        (%s::text[])[1 + i %% %s], (%s::text[])[1 + i %% %s], now() - interval '2 years', now() "
-                "   FROM generate_series(%s, %s) i RETURNING id) "
+                "   FROM generate_series(%s::int, %s::int) i RETURNING id) "
                 "INSERT INTO loyalty_programs (merchant_id, name, points_per_dollar) SELECT id, 'Rewards', 1 FROM m",
                 [zones, len(zones), currencies, len(currencies), len(named) + 1, count],
             )
@@ -323,7 +323,7 @@ class DemoLoader:
             "           || substr(md5(random()::text), 1, 4) || '@example.test' AS email, "
             "       '+1 555 ' || lpad((i %% 10000)::text, 4, '0') AS phone, "
             "       now() - make_interval(days => %s + (random() * 60)::int) AS created_at "
-            "  FROM generate_series(1, %s) i, "
+            "  FROM generate_series(1, %s::int) i, "
             "       LATERAL (SELECT (%s::text[])[1 + floor(random() * %s)::int + 0 * i] AS f, "
             "                       (%s::text[])[1 + floor(random() * %s)::int + 0 * i] AS l) names",
             [
@@ -378,7 +378,7 @@ class DemoLoader:
             "       (ARRAY['card', 'card', 'card', 'cash', 'mobile', 'mobile', 'other'])"
             "           [1 + floor(random() * 7)::int], "
             "       t.at, NULL, 0, 0, (t.at AT TIME ZONE m.timezone)::date, 0, 0 "
-            "  FROM generate_series(%s, %s - 1) i "
+            "  FROM generate_series(%s::int, %s::int - 1) i "
             "  CROSS JOIN LATERAL (SELECT random() AS s, random() AS pick, random() AS day, random() AS hour "
             "                       WHERE i IS NOT NULL) r "
             # the first --busy-merchant-sales sales are the busy merchant's, the rest the regulars'
