@@ -43,6 +43,20 @@ def replay(record) -> HttpResponse:
     return response
 
 
+def answered(record, digest: str) -> HttpResponse:
+    """The stored answer to a key claimed before: replayed, or a 409 for another body or a request in flight."""
+    if record.fingerprint != digest:
+        raise ApiError(409, "idempotency_key_reused", f"This {HEADER} was used for another request: use a new one.")
+    if record.response_status is None:
+        raise ApiError(
+            409,
+            "idempotency_in_progress",
+            "The first request with this key is still running.",
+            headers={"Retry-After": "1"},
+        )
+    return replay(record)
+
+
 def idempotent(api):
     """Decorate a write's view (below the router's decorator, so it runs after auth and validation)."""
 
@@ -60,36 +74,39 @@ def idempotent(api):
                     fields={HEADER: "1 to 96 printable characters without spaces"},
                 )
             digest = fingerprint(request)
+            operation = wrapper._ninja_operation  # the router's template of the operation
+            operation.api = operation.api or api
             with transaction.atomic():
                 claim = services.idempotency_claim(api_key=request.auth, key=key, fingerprint=digest)
                 if not claim.owner:
-                    if claim.record.fingerprint != digest:
-                        raise ApiError(
-                            409, "idempotency_key_reused", f"This {HEADER} was used for another request: use a new one."
-                        )
-                    if claim.record.response_status is None:
-                        raise ApiError(
-                            409,
-                            "idempotency_in_progress",
-                            "The first request with this key is still running.",
-                            headers={"Retry-After": "1"},
-                        )
-                    return replay(claim.record)
+                    return answered(claim.record, digest)
                 try:
-                    with transaction.atomic():
-                        result = view(request, *args, **kwargs)
-                    operation = wrapper._ninja_operation  # the router's template of the operation
-                    operation.api = operation.api or api
+                    result = view(request, *args, **kwargs)
                     response = operation._result_to_response(request, result, api.create_temporal_response(request))
-                except Exception as error:  # noqa: BLE001 (turned into the API's error response, which is stored)
-                    response = api.on_exception(request, error)
-                if response.status_code >= 500:
-                    transaction.set_rollback(True)  # not stored: a retry tries again
+                except Exception as error:  # noqa: BLE001 (turned into the API's error response, stored below)
+                    # The write and the claim are rolled back together: no savepoint around the write.
+                    transaction.set_rollback(True)
+                    failure = error
+                else:
+                    if response.status_code >= 500:
+                        transaction.set_rollback(True)  # not stored: a retry tries again
+                    else:
+                        services.idempotency_store(
+                            record=claim.record, status=response.status_code, body=response.content.decode()
+                        )
                     return response
+            response = api.on_exception(request, failure)
+            if response.status_code >= 500:
+                return response
+            # The refusal is stored under the key, unless a racing retry has claimed it meanwhile.
+            with transaction.atomic():
+                claim = services.idempotency_claim(api_key=request.auth, key=key, fingerprint=digest)
+                if not claim.owner:
+                    return answered(claim.record, digest)
                 services.idempotency_store(
                     record=claim.record, status=response.status_code, body=response.content.decode()
                 )
-                return response
+            return response
 
         return wrapper
 
