@@ -219,7 +219,8 @@ def sale_create(
         external_reference=external_reference,
         status=status,
     )
-    return sales.checkout_complete(merchant=merchant, user=api_key.user, checkout=checkout)
+    # A refusal rolls back the request's whole transaction (api.idempotency), so no savepoint is needed.
+    return sales.checkout_complete(merchant=merchant, user=api_key.user, checkout=checkout, savepoint=False)
 
 
 def acting_as(api_key: ApiKey) -> None:

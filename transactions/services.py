@@ -171,7 +171,8 @@ _TAKE_SCAN_SQL = f"""
       FROM customers c
      WHERE s.id = %(scan)s AND s.merchant_id = %(merchant)s AND s.scanned_by_id = %(user)s
        AND s.scan_result = 'success' AND s.sale_id IS NULL
-       AND s.created_at >= now() - make_interval(mins => %(minutes)s) AND c.id = s.customer_id
+       AND s.created_at >= now() - make_interval(mins => %(minutes)s) AND s.customer_id = %(customer)s
+       AND c.id = s.customer_id
  RETURNING {columns(Customer, "c")}
 """
 # The new sale as the triggers completed it (points, discount, currency, times), and the customer's
@@ -181,6 +182,7 @@ _INSERT_SALE_SQL = f"""
                                    points_redeemed, external_reference, idempotency_key, created_by_id)
     VALUES (%(id)s, %(merchant)s, %(customer)s, %(amount)s, '', %(payment_method)s, %(status)s,
             %(points_redeemed)s, %(external_reference)s, %(idempotency_key)s, %(user)s)
+        ON CONFLICT (merchant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
  RETURNING {columns(Transaction, "t")},
            (SELECT count(*) FROM transactions r  -- the statement's snapshot: the customer's earlier sales
              WHERE r.merchant_id = t.merchant_id AND r.customer_id = t.customer_id AND r.status = 'completed'
@@ -188,17 +190,19 @@ _INSERT_SALE_SQL = f"""
 """
 
 
-class _ScanNotUsable(Exception):
-    pass
-
-
-def checkout_complete(*, merchant: Merchant, user: User, checkout: Checkout) -> tuple[Transaction, bool]:
+def checkout_complete(
+    *, merchant: Merchant, user: User, checkout: Checkout, savepoint: bool = True
+) -> tuple[Transaction, bool]:
     """Record a completed (or, for a till, pending) sale for a scan; the database awards and redeems the points.
 
     Each successful scan makes one sale, within scan.checkout_minutes. Returns the sale and
     whether it is new: the same idempotency key again (a double click, a resubmitted form)
     returns the first sale, and a different sale under a used key is refused. A new sale carries
     its items and (no) refunds, as if prefetched.
+
+    Inside a transaction of the caller's, a refusal rolls back to a savepoint; savepoint=False saves
+    that round trip for a caller that rolls back its whole transaction on a refusal (the API's
+    idempotent writes).
     """
     if checkout.items:
         total = sum((item.unit_price * item.quantity for item in checkout.items), Decimal("0"))
@@ -208,26 +212,26 @@ def checkout_complete(*, merchant: Merchant, user: User, checkout: Checkout) -> 
         raise CheckoutError("A new sale is either completed or pending.")
     sale_id = uuid4()
     fraud_since = timezone.now() - timedelta(minutes=setting("fraud.window_minutes"))
-    try:
-        with transaction.atomic():
-            set_acting_user(user)
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    _TAKE_SCAN_SQL,
-                    {
-                        "sale": sale_id,
-                        "scan": checkout.scan_id,
-                        "merchant": merchant.pk,
-                        "user": user.pk,
-                        "minutes": setting("scan.checkout_minutes"),
-                    },
-                )
-                row = cursor.fetchone()
-                customer = from_row(Customer, row) if row else None
-                if customer is None or customer.pk != checkout.customer_id:
-                    raise _ScanNotUsable
-                if customer.status != Customer.Status.ACTIVE:
-                    raise CheckoutError(f"This customer's card is {customer.status}.")
+    sale = None
+    with transaction.atomic(savepoint=savepoint), connection.cursor() as cursor:
+        set_acting_user(user)
+        cursor.execute(
+            _TAKE_SCAN_SQL,
+            {
+                "sale": sale_id,
+                "scan": checkout.scan_id,
+                "customer": checkout.customer_id,
+                "merchant": merchant.pk,
+                "user": user.pk,
+                "minutes": setting("scan.checkout_minutes"),
+            },
+        )
+        row = cursor.fetchone()
+        customer = from_row(Customer, row) if row else None
+        if customer is not None:
+            if customer.status != Customer.Status.ACTIVE:
+                raise CheckoutError(f"This customer's card is {customer.status}.")
+            try:
                 cursor.execute(
                     _INSERT_SALE_SQL,
                     {
@@ -244,32 +248,32 @@ def checkout_complete(*, merchant: Merchant, user: User, checkout: Checkout) -> 
                         "fraud_since": fraud_since,
                     },
                 )
-                *row, earlier_sales = cursor.fetchone()
+            except IntegrityError as error:  # a trigger's or a constraint's refusal
+                raise CheckoutError(_refusal(error)) from error
+            except DataError as error:
+                raise CheckoutError("These figures are too large for one sale.") from error
+            row = cursor.fetchone()
+            if row is None:  # a sale has this key already: the scan is given back, the sale replayed below
+                cursor.execute("UPDATE qr_scan_logs SET sale_id = NULL WHERE id = %s", [checkout.scan_id])
+            else:
+                *row, earlier_sales = row
                 sale = from_row(Transaction, row)
-            items = TransactionItem.objects.bulk_create(
-                TransactionItem(
-                    transaction=sale,
-                    product_name=item.product_name,
-                    product_sku=item.product_sku,
-                    quantity=item.quantity,
-                    unit_price=item.unit_price,
+                items = TransactionItem.objects.bulk_create(
+                    TransactionItem(
+                        transaction=sale,
+                        product_name=item.product_name,
+                        product_sku=item.product_sku,
+                        quantity=item.quantity,
+                        unit_price=item.unit_price,
+                    )
+                    for item in checkout.items
                 )
-                for item in checkout.items
-            )
-    except _ScanNotUsable:
-        existing = _replay(merchant, checkout)  # the same form, sent twice, may have used the scan already
+    if sale is None:
+        # The scan was used, by this form sent twice or another sale, or a sale has this key already.
+        existing = _replay(merchant, checkout)
         if existing:
             return existing, False
-        raise CheckoutError(
-            "Scan the customer's card again: each scan is good for one sale, for a few minutes."
-        ) from None
-    except IntegrityError as error:
-        existing = _replay(merchant, checkout)  # a sale with this key exists, or another request won the race
-        if existing:
-            return existing, False
-        raise CheckoutError(_refusal(error)) from error
-    except DataError as error:
-        raise CheckoutError("These figures are too large for one sale.") from error
+        raise CheckoutError("Scan the customer's card again: each scan is good for one sale, for a few minutes.")
     sale.merchant, sale.customer, sale.created_by = merchant, customer, user
     set_prefetched(sale, "items", items)
     set_prefetched(sale, "refunds", [])

@@ -233,6 +233,18 @@ def test_the_same_key_again_records_one_sale(merchant, program, cashier, custome
             checkout(merchant, cashier, customer, key="same", scan_id=scan_id, **different)
 
 
+def test_the_same_key_with_a_new_scan_returns_the_first_sale_and_leaves_the_scan_unused(
+    merchant, program, cashier, customer
+):
+    first, _ = checkout(merchant, cashier, customer, key="same")
+    fresh = scan(merchant, cashier, customer.customer_code).log.pk
+    again, new = checkout(merchant, cashier, customer, key="same", scan_id=fresh)
+    assert (again.pk, new) == (first.pk, False)
+    assert QRScanLog.objects.get(pk=fresh).sale_id is None
+    sale, new = checkout(merchant, cashier, customer, key="other", scan_id=fresh)  # the scan still makes a sale
+    assert new and sale.pk != first.pk and Transaction.objects.count() == 2
+
+
 @pytest.mark.django_db(transaction=True)
 def test_racing_submissions_of_one_form_record_one_sale(merchant, program, staff, customer):
     cashier = staff["cashier"]
