@@ -1,5 +1,6 @@
 """Model bases shared by every app: UUID keys and timestamps with database defaults."""
 
+import functools
 import uuid
 
 from django.db import DEFAULT_DB_ALIAS, models
@@ -53,10 +54,15 @@ def set_prefetched(instance: models.Model, related_name: str, objects: list) -> 
     instance._prefetched_objects_cache[related_name] = queryset
 
 
+@functools.cache
+def _attnames(model: type[models.Model]) -> list[str]:
+    return [field.attname for field in model._meta.concrete_fields]
+
+
 def from_row(model: type[models.Model], values) -> models.Model:
     """An instance of `model` from the values of its concrete fields in order (see `columns`), as a
     query would load it."""
-    return model.from_db(DEFAULT_DB_ALIAS, [field.attname for field in model._meta.concrete_fields], values)
+    return model.from_db(DEFAULT_DB_ALIAS, _attnames(model), values)
 
 
 def columns(model: type[models.Model], alias: str) -> str:
