@@ -1,8 +1,10 @@
 """`Idempotency-Key` for every write: a retry gets the first response, and changes nothing.
 
-The key is claimed by inserting its record in the same database transaction as the write: a retry
-that races the first request waits on the record's unique key until that transaction ends, then
-replays the stored response. The same key with another body (method, path and JSON) is a 409.
+The write's answer is stored under its key at the end of the write's own database transaction. A
+retry of a write that committed does the write again, finds the key taken, and is rolled back: it
+replays the stored response. A retry racing the first request waits on the key's unique index until
+that transaction ends, and then does the same. The same key with another body (method, path and JSON)
+is a 409.
 """
 
 import functools
@@ -44,17 +46,16 @@ def replay(record) -> HttpResponse:
 
 
 def answered(record, digest: str) -> HttpResponse:
-    """The stored answer to a key claimed before: replayed, or a 409 for another body or a request in flight."""
+    """The stored answer to a key used before: replayed, or a 409 for another body."""
     if record.fingerprint != digest:
         raise ApiError(409, "idempotency_key_reused", f"This {HEADER} was used for another request: use a new one.")
-    if record.response_status is None:
-        raise ApiError(
-            409,
-            "idempotency_in_progress",
-            "The first request with this key is still running.",
-            headers={"Retry-After": "1"},
-        )
     return replay(record)
+
+
+def store(request, key: str, digest: str, response: HttpResponse):
+    return services.idempotency_record(
+        api_key=request.auth, key=key, fingerprint=digest, status=response.status_code, body=response.content.decode()
+    )
 
 
 def idempotent(api):
@@ -77,36 +78,28 @@ def idempotent(api):
             operation = wrapper._ninja_operation  # the router's template of the operation
             operation.api = operation.api or api
             with transaction.atomic():
-                claim = services.idempotency_claim(api_key=request.auth, key=key, fingerprint=digest)
-                if not claim.owner:
-                    return answered(claim.record, digest)
                 try:
                     result = view(request, *args, **kwargs)
                     response = operation._result_to_response(request, result, api.create_temporal_response(request))
                 except Exception as error:  # noqa: BLE001 (turned into the API's error response, stored below)
-                    # The write and the claim are rolled back together: no savepoint around the write.
-                    transaction.set_rollback(True)
+                    transaction.set_rollback(True)  # the write is undone: no savepoint around it
                     failure = error
                 else:
                     if response.status_code >= 500:
                         transaction.set_rollback(True)  # not stored: a retry tries again
-                    else:
-                        services.idempotency_store(
-                            record=claim.record, status=response.status_code, body=response.content.decode()
-                        )
-                    return response
+                        return response
+                    first = store(request, key, digest, response)
+                    if first is None:
+                        return response
+                    transaction.set_rollback(True)  # answered before: this write is undone
+                    return answered(first, digest)
             response = api.on_exception(request, failure)
             if response.status_code >= 500:
                 return response
-            # The refusal is stored under the key, unless a racing retry has claimed it meanwhile.
+            # The refusal is stored under the key, unless another request has answered it meanwhile.
             with transaction.atomic():
-                claim = services.idempotency_claim(api_key=request.auth, key=key, fingerprint=digest)
-                if not claim.owner:
-                    return answered(claim.record, digest)
-                services.idempotency_store(
-                    record=claim.record, status=response.status_code, body=response.content.decode()
-                )
-            return response
+                first = store(request, key, digest, response)
+            return response if first is None else answered(first, digest)
 
         return wrapper
 

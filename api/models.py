@@ -59,8 +59,9 @@ class ApiKey(UUIDModel):
 class IdempotencyRecord(UUIDModel):
     """The first response to a write sent with an `Idempotency-Key`, replayed to its retries.
 
-    The row is inserted in the same database transaction as the write it guards: a retry racing
-    the first request waits on the unique key, then finds the stored response.
+    The row is inserted, with the response, at the end of the database transaction of the write it
+    answers: a retry racing the first request waits on the unique key, then rolls back its own write
+    and replays the stored response.
     """
 
     merchant = models.ForeignKey("merchants.Merchant", on_delete=models.CASCADE, related_name="+", db_index=False)

@@ -119,58 +119,40 @@ def api_key_use(*, raw_key: str) -> KeyUse:
     return KeyUse(key)
 
 
-@dataclass
-class Claim:
-    """An Idempotency-Key claimed for this request (`owner`), or the record of the request that has it."""
+def idempotency_record(*, api_key: ApiKey, key: str, fingerprint: str, status: int, body: str):
+    """Store the answer to `key` at the end of the write's transaction; None when stored, else the record
+    of the request that answered it first, which then stands.
 
-    record: IdempotencyRecord
-    owner: bool
-
-
-def idempotency_claim(*, api_key: ApiKey, key: str, fingerprint: str) -> Claim:
-    """Claim `key` for this request inside the caller's transaction; waits while another request holds it.
-
-    INSERT ... ON CONFLICT DO NOTHING blocks on the unique key until the other request's transaction
-    ends: then the row is either there with its response (a replay) or gone (this request owns it).
-    A record older than api.idempotency_hours is replaced. A new key, the usual case, costs two queries.
+    INSERT ... ON CONFLICT DO NOTHING waits for a request racing with the same key until its transaction
+    ends: committed, its record is found; rolled back, this one is stored. A record older than
+    api.idempotency_hours is replaced. A new key, the usual case, costs one statement.
     """
     if not connection.in_atomic_block:
-        raise RuntimeError("idempotency_claim() must run in the transaction of the write it guards")
+        raise RuntimeError("idempotency_record() must run in the transaction of the write it answers")
     for _ in range(3):
         with connection.cursor() as cursor:
             cursor.execute(
                 """
-                INSERT INTO api_idempotency_records (id, merchant_id, api_key_id, key, fingerprint, created_at)
-                VALUES (gen_random_uuid(), %s, %s, %s, %s, now())
+                INSERT INTO api_idempotency_records
+                       (id, merchant_id, api_key_id, key, fingerprint, response_status, response_body, created_at)
+                VALUES (gen_random_uuid(), %s, %s, %s, %s, %s, %s, now())
                 ON CONFLICT (merchant_id, key) DO NOTHING
-                RETURNING *
+                RETURNING 1
                 """,
-                [api_key.merchant_id, api_key.pk, key, fingerprint],
+                [api_key.merchant_id, api_key.pk, key, fingerprint, status, body],
             )
-            inserted = cursor.fetchone()
-            columns = [column.name for column in cursor.description]
-        if inserted:
-            record = IdempotencyRecord(**dict(zip(columns, inserted, strict=True)))
-            record._state.adding, record._state.db = False, connection.alias
-            return Claim(record, owner=True)
+            if cursor.fetchone():
+                return None
         record = IdempotencyRecord.objects.filter(merchant_id=api_key.merchant_id, key=key).first()
         expired = timezone.now() - timedelta(hours=max(24, setting("api.idempotency_hours")))
         if record is not None and record.created_at >= expired:
-            return Claim(record, owner=False)
-        with connection.cursor() as cursor:  # gone meanwhile, or too old to replay: claim the key anew
+            return record
+        with connection.cursor() as cursor:  # gone meanwhile, or too old to replay: store this answer instead
             cursor.execute(
                 "DELETE FROM api_idempotency_records WHERE merchant_id = %s AND key = %s AND created_at < %s",
                 [api_key.merchant_id, key, expired],
             )
-    raise RuntimeError(f"could not claim the Idempotency-Key {key!r}")
-
-
-def idempotency_store(*, record: IdempotencyRecord, status: int, body: str) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE api_idempotency_records SET response_status = %s, response_body = %s WHERE id = %s",
-            [status, body, record.pk],
-        )
+    raise RuntimeError(f"could not store the answer to the Idempotency-Key {key!r}")
 
 
 def idempotency_purge(*, now=None) -> int:

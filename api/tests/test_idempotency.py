@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 import requests
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from api.models import IdempotencyRecord
@@ -202,3 +203,28 @@ def test_a_key_older_than_the_kept_hours_is_claimed_anew_and_the_sale_still_reco
     assert "Idempotent-Replayed" not in again
     assert Transaction.objects.count() == 1
     assert IdempotencyRecord.objects.get().created_at > timezone.now() - timedelta(hours=1)
+
+
+def test_a_new_key_costs_the_write_one_statement(api, merchant, program, customer):
+    def statements(key):
+        with CaptureQueriesContext(connection) as queries:
+            assert api.post("/scans", {"code": customer.customer_code}, key=key).status_code == 200
+        return [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+
+    plain, keyed = statements(None), statements("scan-1")
+
+    assert len(keyed) == len(plain) + 1
+    assert sum("api_idempotency_records" in sql for sql in keyed) == 1
+
+
+def test_a_retry_of_a_committed_write_is_undone_and_answered_as_the_first(api, merchant, program, customer):
+    body = new_sale(api, customer)
+    first = api.post("/transactions", body, key="sale-1")
+    IdempotencyRecord.objects.update(response_body='{"stored": true}')
+
+    retry = api.post("/transactions", body, key="sale-1")
+
+    assert (first.status_code, retry.status_code) == (201, 201)
+    assert retry.json() == {"stored": True}  # the stored answer, not the retry's own
+    assert Transaction.objects.count() == 1
+    assert QRScanLog.objects.filter(sale__isnull=False).count() == 1
