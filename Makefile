@@ -26,7 +26,7 @@ serve: migrate
 	$(PRODUCTION) $(PY) manage.py collectstatic --noinput -v0
 	$(PRODUCTION) $(PY) -m gunicorn -c gunicorn.conf.py
 
-# The benchmarks (docs/benchmarks.md): their own PostgreSQL in .data/bench, about 6 minutes.
+# The benchmarks (docs/benchmarks.md): their own PostgreSQL in .data/bench, about 7 minutes.
 bench: setup wrk
 	$(PY) -m bench
 
