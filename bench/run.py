@@ -292,7 +292,7 @@ def staff(merchant_id, email: str, role: str):
 
 def prepare(sizes: dict, workdir: Path) -> dict:
     """Cashiers with sessions and customer codes for wrk, the same for pgbench, owners for the pages."""
-    from system.management.commands.seed_demo import busy_merchant_email
+    from demo.management.commands.seed_demo import busy_merchant_email
 
     busy = sql("SELECT id FROM merchants WHERE business_email = %s", [busy_merchant_email(sizes["merchants"])])[0][0]
     quiet = sql("SELECT id FROM merchants WHERE business_email = %s", [QUIET_MERCHANT])[0][0]
@@ -476,7 +476,7 @@ def ratio(a: float, b: float) -> float | None:
 
 
 def measure(sizes: dict, env: dict, workdir: Path, server) -> dict:
-    from system.management.commands.seed_demo import LOADED_TABLES
+    from demo.management.commands.seed_demo import LOADED_TABLES
 
     results: dict = {}
     log("migrating a fresh database")

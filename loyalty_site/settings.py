@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "analytics",
     "system",
     "api",
+    "demo",
 ]
 
 MIDDLEWARE = [

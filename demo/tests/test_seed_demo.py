@@ -9,7 +9,7 @@ from django.db import connection
 from loyalty.integrity import derived_state_errors
 from loyalty_site.testing import sql
 from merchants.models import Merchant, MerchantStaff, User
-from system.management.commands.seed_demo import DEMO_PASSWORD
+from demo.management.commands.seed_demo import DEMO_PASSWORD
 
 
 @pytest.fixture
