@@ -16,21 +16,9 @@
   merchant in the last 12 months; the multiplier is stored on the sale and its earn row.
 """
 
-import importlib
-import re
-
 from django.db import migrations
 
-
-def _landed_functions(module: str, *names: str) -> str:
-    """The named functions as an earlier migration created them, as CREATE OR REPLACE."""
-    sql = importlib.import_module(module).SQL
-    blocks = []
-    for name in names:
-        block = re.search(rf"CREATE FUNCTION {name}\(.*?END \$\$;", sql, re.S).group(0)
-        blocks.append(block.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
-    return "\n\n".join(blocks)
-
+from system.sqlfiles import frozen
 
 BACKFILL = r"""
 -- Sales refunded or cancelled before this migration: in full, redeemed points given back.
@@ -862,19 +850,17 @@ DROP FUNCTION create_missing_points_lots();
 DROP FUNCTION guard_written_by_triggers();
 DROP FUNCTION guard_points_lots();
 """
-    + _landed_functions("loyalty.migrations.0003_ledger_rules", "apply_points_change", "loyalty_points_for")
-    + "\n"
-    + _landed_functions(
-        "transactions.migrations.0002_database_rules",
-        "check_transaction_change",
-        "update_customer_totals",
-        "update_loyalty_points",
-    )
-    + "\n"
-    + _landed_functions(
-        "analytics.migrations.0003_rollup_and_views",
-        "rebuild_merchant_daily_analytics",
-        "rollup_merchant_daily_analytics",
+    # The functions as the migrations before this one left them.
+    + "\n\n".join(
+        [
+            frozen("loyalty", "apply_points_change", 1),
+            frozen("loyalty", "loyalty_points_for", 1),
+            frozen("transactions", "check_transaction_change", 1),
+            frozen("transactions", "update_customer_totals", 1),
+            frozen("transactions", "update_loyalty_points", 1),
+            frozen("analytics", "rebuild_merchant_daily_analytics", 1),
+            frozen("analytics", "rollup_merchant_daily_analytics", 1),
+        ]
     )
     + """
 DROP FUNCTION loyalty_tier_for(uuid, integer);

@@ -1,0 +1,6 @@
+-- When points coming in at `earned_at` expire under `program`: points_expiry_days later, or
+-- never (NULL) when the program sets no expiry or there is no program.
+CREATE OR REPLACE FUNCTION loyalty_lot_expiry(program loyalty_programs, earned_at timestamptz) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT earned_at + program.points_expiry_days * interval '1 day'
+$$;

@@ -1,0 +1,4 @@
+-- merchants.updated_at is the time of the row's last change; created_at never changes.
+CREATE OR REPLACE TRIGGER merchants_set_updated_at
+    BEFORE UPDATE ON merchants
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();

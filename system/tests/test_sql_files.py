@@ -1,0 +1,75 @@
+"""The database is the SQL files: every function, trigger and view has one current file, the
+migrated database holds exactly those, and migrations install frozen copies of them."""
+
+import re
+
+import pytest
+from django.db import connection
+
+from system import sqlfiles
+
+pytestmark = pytest.mark.django_db
+
+
+def differences() -> list[str]:
+    with connection.cursor() as cursor:
+        return sqlfiles.differences(cursor)
+
+
+def test_the_migrated_database_is_the_current_files():
+    assert differences() == []
+
+
+def test_each_current_file_is_its_latest_frozen_copy():
+    stale = []
+    for name, path in sqlfiles.current_files().items():
+        app = path.parent.parent.name
+        versions = sqlfiles.frozen_versions(app, name)
+        if not versions or sqlfiles.frozen(app, name, versions[-1]) != path.read_text():
+            stale.append(f"{app}/sql/{name}.sql (run: manage.py sqlmigration {app})")
+    assert stale == []
+
+
+def test_each_file_says_what_it_guarantees_and_defines_its_object():
+    for name, path in sqlfiles.current_files().items():
+        text = path.read_text()
+        assert text.startswith("-- "), f"{path}: a header comment says what it guarantees"
+        assert re.search(rf"^CREATE OR REPLACE (FUNCTION|TRIGGER|VIEW) {name}\b", text, re.M), path
+
+
+def test_an_object_without_a_file_is_named():
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE FUNCTION stray_rule() RETURNS integer LANGUAGE sql AS $$ SELECT 1 $$")
+    assert differences() == ["stray_rule is in the database but has no file (add <app>/sql/stray_rule.sql)"]
+
+
+def test_a_file_without_an_object_is_named(monkeypatch, tmp_path):
+    extra = tmp_path / "system" / "sql" / "double_points.sql"
+    extra.parent.mkdir(parents=True)
+    extra.write_text("CREATE OR REPLACE FUNCTION double_points() RETURNS integer LANGUAGE sql AS $$ SELECT 2 $$;\n")
+    files = sqlfiles.current_files()
+    monkeypatch.setattr(sqlfiles, "current_files", lambda: {**files, "double_points": extra})
+    assert differences() == ["system/sql/double_points.sql has no object in the database (a migration must install it)"]
+
+
+def test_an_object_that_differs_from_its_file_is_named():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE OR REPLACE FUNCTION loyalty_redemption_limit(program loyalty_programs, amount numeric) "
+            "RETURNS numeric LANGUAGE sql IMMUTABLE AS $$ SELECT amount $$"
+        )
+    assert differences() == [
+        "loyalty_redemption_limit in the database differs from loyalty/sql/loyalty_redemption_limit.sql "
+        "(freeze it and migrate)"
+    ]
+
+
+def test_a_trigger_that_differs_from_its_file_is_named():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE OR REPLACE TRIGGER merchants_audit AFTER INSERT ON merchants "
+            "FOR EACH ROW EXECUTE FUNCTION audit_row_change()"
+        )
+    assert differences() == [
+        "merchants_audit in the database differs from merchants/sql/merchants_audit.sql (freeze it and migrate)"
+    ]

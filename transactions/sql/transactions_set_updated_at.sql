@@ -1,0 +1,4 @@
+-- transactions.updated_at is the time of the row's last change; created_at never changes.
+CREATE OR REPLACE TRIGGER transactions_set_updated_at
+    BEFORE UPDATE ON transactions
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
