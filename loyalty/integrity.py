@@ -2,9 +2,6 @@
 
 from django.db import connection, transaction
 
-EARNED = "transaction_type = 'earn' OR (transaction_type = 'reverse' AND points_change < 0)"
-REDEEMED = "transaction_type = 'redeem' OR (transaction_type = 'reverse' AND points_change > 0)"
-
 CHECKS = {
     "account spend differs from its sales": """
         SELECT a.id, a.total_spent, coalesce(t.spent, 0)
@@ -96,14 +93,14 @@ ACCOUNT = """
 
 # (what is wrong, a query of (account id, details) rows). Each names the accounts it finds.
 LEDGER_CHECKS = {
-    "points and totals differ from the ledger": f"""
+    "points and totals differ from the ledger": """
         SELECT a.id, format('points %s, earned %s, redeemed %s; the ledger says %s, %s, %s',
                             a.current_points, a.total_points_earned, a.total_points_redeemed,
                             coalesce(l.total, 0), coalesce(l.earned, 0), coalesce(l.redeemed, 0))
           FROM customer_loyalty_accounts a
           LEFT JOIN (SELECT customer_loyalty_account_id AS id, sum(points_change) AS total,
-                            coalesce(sum(points_change) FILTER (WHERE {EARNED}), 0) AS earned,
-                            coalesce(-sum(points_change) FILTER (WHERE {REDEEMED}), 0) AS redeemed
+                            sum(ledger_points_earned(transaction_type, points_change)) AS earned,
+                            sum(ledger_points_redeemed(transaction_type, points_change)) AS redeemed
                        FROM points_transactions GROUP BY 1) l ON l.id = a.id
          WHERE (a.current_points, a.total_points_earned, a.total_points_redeemed)
                <> (coalesce(l.total, 0), coalesce(l.earned, 0), coalesce(l.redeemed, 0))""",
@@ -171,6 +168,71 @@ LEDGER_CHECKS = {
                        FROM transaction_refunds GROUP BY 1) r ON r.transaction_id = t.id
          WHERE (t.refunded_amount, t.points_reversed, t.points_returned, t.points_shortfall)
                <> (coalesce(r.amount, 0), coalesce(r.taken, 0), coalesce(r.given, 0), coalesce(r.short, 0))""",
+    # The program as it stood when the sale completed: its latest version (audit_logs) by then, or
+    # its row today for sales older than its history. Versions written in one database transaction
+    # share a time, so any of them will do.
+    "a sale's points differ from what its program and tier gave": """
+        WITH versions AS (
+            SELECT (l.new_values ->> 'merchant_id')::uuid AS merchant_id, l.record_id AS program_id, l.created_at AS at,
+                   jsonb_populate_record(NULL::loyalty_programs, l.new_values) AS program
+              FROM audit_logs l
+             WHERE l.table_name = 'loyalty_programs' AND l.action <> 'DELETE'
+             UNION ALL
+            SELECT p.merchant_id, p.id, '-infinity', p FROM loyalty_programs p
+        ), sales AS (
+            SELECT t.id, t.customer_id, t.merchant_id, t.amount, t.discount_amount, t.points_earned, t.points_rate,
+                   t.points_multiplier, t.completed_at
+              FROM transactions t WHERE t.completed_at IS NOT NULL
+        ), in_force AS (
+            SELECT s.id, v.program, rank() OVER (PARTITION BY s.id, v.program_id ORDER BY v.at DESC) AS newest
+              FROM sales s JOIN versions v ON v.merchant_id = s.merchant_id AND v.at <= s.completed_at
+        ), active AS (
+            SELECT id, program FROM in_force WHERE newest = 1 AND (program).is_active
+        ), tiered AS (
+            -- sales of a program that has or had tiers: the multiplier its tiers gave, when they stand unchanged
+            SELECT s.id, p.id AS program_id,
+                   (SELECT coalesce(max(x.multiplier), 1) FROM loyalty_tiers x
+                     WHERE x.program_id = p.id AND x.created_at <= s.completed_at
+                       AND x.min_points = (SELECT max(y.min_points) FROM loyalty_tiers y
+                                            WHERE y.program_id = p.id AND y.created_at <= s.completed_at
+                                              AND y.min_points <= coalesce(e.points, 0))) AS multiplier,
+                   EXISTS (SELECT 1 FROM audit_logs l
+                            WHERE l.table_name = 'loyalty_tiers' AND l.action <> 'INSERT'
+                              AND l.created_at >= s.completed_at
+                              AND (coalesce(l.old_values, l.new_values) ->> 'program_id')::uuid = p.id) AS changed
+              FROM sales s
+              JOIN loyalty_programs p ON p.merchant_id = s.merchant_id
+              CROSS JOIN LATERAL (
+                  SELECT sum(ledger_points_earned(e.transaction_type, e.points_change)) AS points
+                    FROM customer_loyalty_accounts a
+                    JOIN points_transactions e ON e.customer_loyalty_account_id = a.id
+                   WHERE a.customer_id = s.customer_id AND a.merchant_id = s.merchant_id
+                     AND e.created_at > s.completed_at - interval '12 months' AND e.created_at < s.completed_at
+                     AND e.transaction_id IS DISTINCT FROM s.id) e
+             WHERE EXISTS (SELECT 1 FROM loyalty_tiers x WHERE x.program_id = p.id AND x.created_at <= s.completed_at)
+        )
+        SELECT a.id, format('sale %s: %s points at %s a unit (x%s); its program gave %s at %s (x%s)',
+                            s.id, s.points_earned, s.points_rate, s.points_multiplier,
+                            coalesce(loyalty_sale_points(p.program, s.amount, s.discount_amount,
+                                                         coalesce(t.multiplier, 1)), 0),
+                            (p.program).points_per_dollar, coalesce(t.multiplier, 1))
+          FROM sales s
+          JOIN customer_loyalty_accounts a ON a.customer_id = s.customer_id AND a.merchant_id = s.merchant_id
+          LEFT JOIN active p ON p.id = s.id
+          LEFT JOIN tiered t ON t.id = s.id AND t.program_id = (p.program).id AND NOT t.changed
+          LEFT JOIN (SELECT DISTINCT id FROM tiered) had_tiers ON had_tiers.id = s.id
+         WHERE CASE WHEN p.id IS NULL
+                    THEN (s.points_rate, s.points_multiplier, s.points_earned) IS DISTINCT FROM (NULL, NULL, 0)
+                    ELSE NOT EXISTS (SELECT 1 FROM active q
+                                      WHERE q.id = s.id AND s.points_rate = (q.program).points_per_dollar
+                                        AND s.points_earned = loyalty_sale_points(q.program, s.amount,
+                                                                                  s.discount_amount,
+                                                                                  s.points_multiplier))
+                         -- without tiers by then, x1; with tiers unchanged since, theirs
+                         OR s.points_multiplier <> coalesce(t.multiplier, CASE WHEN had_tiers.id IS NULL THEN 1
+                                                                               ELSE s.points_multiplier END)
+               END
+    """,
 }
 
 

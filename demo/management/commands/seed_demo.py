@@ -329,7 +329,7 @@ class DemoLoader:
         # The prices a sale can have (whole yen, or cents from 3 to 63), each with the points it earns.
         self.execute(
             "CREATE TEMP TABLE seed_prices ON COMMIT DROP AS "
-            "SELECT l.price_list, l.yen, k, x.amount, loyalty_points_for(l.program, x.amount) AS points "
+            "SELECT l.price_list, l.yen, k, x.amount, loyalty_sale_points(l.program, x.amount, 0, 1) AS points "
             "  FROM (SELECT DISTINCT ON (price_list) price_list, currency = 'JPY' AS yen, program "
             "          FROM seed_merchants ORDER BY price_list) l "
             " CROSS JOIN LATERAL generate_series(0, CASE WHEN l.yen THEN 3000 ELSE 6000 END) k "
@@ -451,7 +451,7 @@ class DemoLoader:
             "UPDATE seed_sales s SET amount = i.total, "
             "       points_earned = CASE WHEN s.status = 'failed' THEN 0 ELSE i.points END, "
             "       points_reversed = CASE WHEN s.status IN ('refunded', 'cancelled') THEN i.points ELSE 0 END "
-            "  FROM (SELECT i.transaction_id, i.total, loyalty_points_for(m.program, i.total) AS points "
+            "  FROM (SELECT i.transaction_id, i.total, loyalty_sale_points(m.program, i.total, 0, 1) AS points "
             "          FROM (SELECT transaction_id, merchant_id, sum(quantity * price) AS total FROM seed_items "
             "                 GROUP BY 1, 2) i "
             "          JOIN seed_merchants m ON m.id = i.merchant_id) i "
@@ -472,7 +472,7 @@ class DemoLoader:
             "    FROM seed_sales s JOIN accounts a ON a.account_id = s.account_id AND a.latest = s.completed_at"
             "), chosen AS ("
             "  SELECT l.id, m.program, (least(floor(l.before / (m.program).min_redemption_points), "
-            "             floor(floor(l.amount * (m.program).max_redemption_percent) / 100 / (m.program).point_value "
+            "             floor(loyalty_redemption_limit(m.program, l.amount) / (m.program).point_value "
             "                   / (m.program).min_redemption_points)) * (m.program).min_redemption_points)::int "
             "         AS points "
             "    FROM latest l JOIN seed_merchants m ON m.id = l.merchant_id "
@@ -480,9 +480,9 @@ class DemoLoader:
             "     AND random() < 0.4"
             ") "
             "UPDATE seed_sales s SET points_redeemed = c.points, "
-            "       discount_amount = round(c.points * (c.program).point_value, 2), "
-            "       points_earned = loyalty_points_for(c.program, CASE WHEN (c.program).earn_on_total "
-            "           THEN s.amount ELSE s.amount - round(c.points * (c.program).point_value, 2) END) "
+            "       discount_amount = loyalty_redemption_discount(c.program, c.points), "
+            "       points_earned = loyalty_sale_points(c.program, s.amount, "
+            "                                           loyalty_redemption_discount(c.program, c.points), 1) "
             "  FROM chosen c WHERE c.id = s.id AND c.points >= (c.program).min_redemption_points"
         )
 
@@ -494,10 +494,10 @@ class DemoLoader:
         """
         restore = self.drop_indexes_and_keys(LOADED_TABLES)
         self.execute("ANALYZE seed_sales")  # after the points paid: few sales have any
+        self.ledger_rows()
         self.execute(
             "CREATE TEMP TABLE seed_accounts ON COMMIT DROP AS "
-            "SELECT account_id AS id, customer_id, merchant_id, sum(points_earned - points_reversed) AS earned, "
-            "       sum(points_redeemed) AS redeemed, "
+            "SELECT account_id AS id, customer_id, merchant_id, "
             "       coalesce(sum(amount) FILTER (WHERE status = 'completed'), 0) AS spent, "
             "       count(*) FILTER (WHERE status = 'completed') AS sales, max(completed_at) AS last_visit, "
             "       min(completed_at) AS first_visit "
@@ -550,9 +550,14 @@ class DemoLoader:
             "INSERT INTO customer_loyalty_accounts (id, customer_id, merchant_id, loyalty_program_id, current_points, "
             " total_points_earned, total_points_redeemed, total_spent, total_transactions, last_visit_at, created_at, "
             " updated_at) "
-            "SELECT a.id, a.customer_id, a.merchant_id, (m.program).id, a.earned - a.redeemed, a.earned, a.redeemed, "
-            "       a.spent, a.sales, a.last_visit, a.first_visit, now() "
-            "  FROM seed_accounts a JOIN seed_merchants m ON m.id = a.merchant_id ORDER BY a.id"
+            "SELECT a.id, a.customer_id, a.merchant_id, (m.program).id, coalesce(l.points, 0), coalesce(l.earned, 0), "
+            "       coalesce(l.redeemed, 0), a.spent, a.sales, a.last_visit, a.first_visit, now() "
+            "  FROM seed_accounts a JOIN seed_merchants m ON m.id = a.merchant_id "
+            # the account's figures are its ledger's, counted as the ledger's trigger counts them
+            "  LEFT JOIN (SELECT account_id, sum(change) AS points, sum(ledger_points_earned(kind, change)) AS earned, "
+            "                    sum(ledger_points_redeemed(kind, change)) AS redeemed "
+            "               FROM seed_ledger GROUP BY account_id) l ON l.account_id = a.id "
+            " ORDER BY a.id"
         )
         self.ledger()
         self.visits_and_analytics()
@@ -561,7 +566,7 @@ class DemoLoader:
         for statement in restore:
             self.execute(statement)
 
-    def ledger(self):
+    def ledger_rows(self):
         """Each account's ledger in order, with its balance after each row, and its points in lots.
 
         One pass in each account's order gives both: the balance after each row, and for each sale's
@@ -594,6 +599,9 @@ class DemoLoader:
             "                 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)"
         )
         self.execute("ANALYZE seed_ledger")
+
+    def ledger(self):
+        """The ledger rows and the lots that their incoming points opened."""
         entry_id = self.uid("l.kind || l.transaction_id::text")
         self.execute(
             "INSERT INTO points_transactions (id, customer_loyalty_account_id, transaction_id, transaction_type, "
@@ -602,16 +610,14 @@ class DemoLoader:
             "       CASE WHEN l.kind = 'earn' THEN 1 END, l.description, l.at "
             "  FROM seed_ledger l"
         )
-        # A lot expires by its program's setting, and not within 30 days, as create_missing_points_lots() sets it.
+        # A lot expires by its program's setting, as the ledger's trigger sets it.
         lot_id = self.uid("'lot' || l.transaction_id::text")
         self.execute(
             "INSERT INTO points_lots (id, customer_loyalty_account_id, entry_id, points, remaining, earned_at, "
             " expires_at) "
             f"SELECT {lot_id}, l.account_id, {entry_id}, l.change, "
             "       greatest(0, least(l.open, l.left_for_lot)), l.at, "
-            "       CASE WHEN (m.program).points_expiry_days IS NOT NULL "
-            "            THEN greatest(l.at + (m.program).points_expiry_days * interval '1 day', "
-            "                          now() + interval '30 days') END "
+            "       loyalty_lot_expiry(m.program, l.at) "
             "  FROM seed_ledger l JOIN seed_merchants m ON m.id = l.merchant_id WHERE l.kind = 'earn'"
         )
 
