@@ -507,7 +507,8 @@ def measure(sizes: dict, env: dict, workdir: Path, server) -> dict:
         "seed_demo_rows": sizes["transactions"],
         "pgbench_init_seconds": round(init_seconds, 1),
         "pgbench_init_rows": sizes["pgbench_scale"] * 100_000,
-        "ratio": ratio(seed_seconds / sizes["transactions"], init_per_row),
+        "pgbench_ratio": ratio(seed_seconds / sizes["transactions"], init_per_row),
+        "ratio": ratio(seed_seconds, floor_seconds),
         "rewrite_seconds": round(floor_seconds, 1),
         "rewrite_ratio": ratio(floor_seconds / sizes["transactions"], init_per_row),
         "megabytes": {
@@ -652,13 +653,17 @@ def table(results: dict) -> str:
             )
         )
     rows.append(
-        (f"6. data: seed_demo {d['seed_demo_rows']:,} sales / pgbench -i {d['pgbench_init_rows']:,} accounts",
-         d["ratio"], "<= 10", f"{d['seed_demo_seconds']} s vs {d['pgbench_init_seconds']} s; "
+        (f"6. data: seed_demo {d['seed_demo_rows']:,} sales / its floor", d["ratio"], "<= 3.5",
+         f"{d['seed_demo_seconds']} s vs {d['rewrite_seconds']} s: the floor writes seed_demo's rows and "
+         f"indexes again, before any row is generated")
+    )  # fmt: skip
+    rows.append(
+        (f"6b. seed_demo / pgbench -i {d['pgbench_init_rows']:,} accounts, per row", d["pgbench_ratio"], "",
+         f"{d['seed_demo_seconds']} s vs {d['pgbench_init_seconds']} s; "
          f"{d['megabytes']['seed_demo']:,} MB written vs {d['megabytes']['pgbench']:,} MB")
     )  # fmt: skip
     rows.append(
-        ("6b. its floor: seed_demo's rows and indexes copied / pgbench -i", d["rewrite_ratio"], "",
-         f"{d['rewrite_seconds']} s: writing these tables, before any row is generated")
+        ("6c. the floor / pgbench -i, per row", d["rewrite_ratio"], "", "what any loader of these tables costs")
     )  # fmt: skip
     width = max(len(r[0]) for r in rows)
     lines = [f"{'row':<{width}}  {'ratio':>7}  {'target':<7}  measured", "-" * (width + 60)]

@@ -31,5 +31,6 @@ def test_a_tiny_bench_run_measures_every_row_and_keeps_every_invariant(tmp_path)
     assert results["invariants"]["check_ledger"] == "passed"
     assert results["invariants"]["derived_state"] == []
     assert results["data_generation"]["rewrite_ratio"] > 0
+    assert results["data_generation"]["ratio"] > 0  # seed_demo against its floor
     assert "1. counter" in done.stdout
     assert not list(ROOT.glob(".data/bench-smoke/pg/postmaster.pid")), "the bench's PostgreSQL was left running"
