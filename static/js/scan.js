@@ -117,22 +117,23 @@
   });
   rows.addEventListener("input", itemsTotal);
 
-  // what the points to redeem pay, by the program's rules (the database checks them again)
+  // what the points to redeem pay, by the program's rules as rules.js copies them from the database's
+  // loyalty_redemption_discount and loyalty_redemption_limit (the database checks them again)
   function preview() {
     var box = document.getElementById("redeem-preview");
     if (!box || !rules) return;
-    var points = parseInt(form.elements.points_to_redeem.value || "0", 10), amount = parseFloat(form.elements.amount.value);
+    var points = parseInt(form.elements.points_to_redeem.value || "0", 10), amount = form.elements.amount.value.trim();
     var balance = parseInt(form.dataset.points || "0", 10);
     if (!points) { box.textContent = balance >= rules.min_points ? "Up to " + balance + " points can pay part of the bill." : ""; box.className = "col-6 small pt-4 text-secondary"; return; }
-    // in cents, as the database counts: a discount of points x value, at most a share of the bill
-    var amountCents = isNaN(amount) ? NaN : Math.round(amount * 100);
-    var discountCents = Math.round(points * Math.round(parseFloat(rules.point_value) * 10000) / 100);
-    var mostCents = isNaN(amountCents) ? 0 : Math.floor(amountCents * Math.round(parseFloat(rules.max_percent) * 100) / 10000);
+    // exact decimals, as the database counts: a discount of points x value, at most a share of the bill
+    var program = { point_value: rules.point_value, max_redemption_percent: rules.max_percent };
+    var known = LoyaltyRules.isDecimal(amount), discount = LoyaltyRules.redemptionDiscount(program, points);
+    var most = known ? LoyaltyRules.redemptionLimit(program, amount) : "0.00";
     var problem = points > balance ? "The customer has " + balance + " points." :
       points < rules.min_points ? "At least " + rules.min_points + " points." :
-      (!isNaN(amountCents) && discountCents > mostCents) ? "Points pay at most " + rules.max_percent + "% of the bill (" + (mostCents / 100).toFixed(2) + ")." : "";
+      (known && LoyaltyRules.compare(discount, most) > 0) ? "Points pay at most " + rules.max_percent + "% of the bill (" + most + ")." : "";
     box.className = "col-6 small pt-4 " + (problem ? "text-danger" : "text-success");
-    box.textContent = problem || ((discountCents / 100).toFixed(2) + " " + rules.currency + " off: the customer pays " + (isNaN(amountCents) ? "—" : ((amountCents - discountCents) / 100).toFixed(2)) + ".");
+    box.textContent = problem || (discount + " " + rules.currency + " off: the customer pays " + (known ? LoyaltyRules.toFixed(LoyaltyRules.subtract(amount, discount), 2) : "—") + ".");
   }
   form.addEventListener("input", preview);
 
