@@ -567,41 +567,31 @@ class DemoLoader:
             self.execute(statement)
 
     def ledger_rows(self):
-        """Each account's ledger in order, with its balance after each row, and its points in lots.
-
-        One pass in each account's order gives both: the balance after each row, and for each sale's
-        earned points what is left of them. Its take-backs use its own lot first, and of the rest the
-        oldest points were used first, so the newest incoming points are the ones left (as
-        create_missing_points_lots() keeps them).
-        """
+        """Each account's ledger in order, with its balance after each row."""
         self.execute(
             "CREATE TEMP TABLE seed_ledger ON COMMIT DROP AS "
-            "SELECT l.*, sum(l.change) OVER so_far AS balance_after, "
-            "       sum(l.change) OVER whole - (sum(l.open) OVER whole - sum(l.open) OVER so_far) AS left_for_lot "
+            "SELECT l.*, sum(l.change) OVER so_far AS balance_after "
             "  FROM (SELECT s.account_id, s.merchant_id, s.id AS transaction_id, 'redeem' AS kind, "
-            "               -s.points_redeemed AS change, 0 AS open, s.completed_at AS at, 1 AS step, "
+            "               -s.points_redeemed AS change, s.completed_at AS at, 1 AS step, "
             "               'Paid ' || s.discount_amount || ' ' || m.currency || ' of a purchase of ' || s.amount "
             "                   || ' ' || m.currency AS description "
             "          FROM seed_sales s JOIN seed_merchants m ON m.id = s.merchant_id WHERE s.points_redeemed > 0 "
             "        UNION ALL "
-            "        SELECT s.account_id, s.merchant_id, s.id, 'earn', s.points_earned, "
-            "               s.points_earned - s.points_reversed, s.completed_at, 2, "
+            "        SELECT s.account_id, s.merchant_id, s.id, 'earn', s.points_earned, s.completed_at, 2, "
             "               'Earned on a purchase of ' || s.amount || ' ' || m.currency "
             "          FROM seed_sales s JOIN seed_merchants m ON m.id = s.merchant_id "
             "         WHERE s.completed_at IS NOT NULL AND s.points_earned > 0 "
             "        UNION ALL "
-            "        SELECT s.account_id, s.merchant_id, s.id, 'reverse', -s.points_reversed, 0, s.closed_at, 3, "
+            "        SELECT s.account_id, s.merchant_id, s.id, 'reverse', -s.points_reversed, s.closed_at, 3, "
             "               'Taken back: purchase ' || s.status "
             "          FROM seed_sales s WHERE s.points_reversed > 0) l "
             "WINDOW so_far AS (PARTITION BY l.account_id ORDER BY l.at, l.step, l.transaction_id "
-            "                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), "
-            "       whole AS (PARTITION BY l.account_id ORDER BY l.at, l.step, l.transaction_id "
-            "                 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)"
+            "                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
         )
         self.execute("ANALYZE seed_ledger")
 
     def ledger(self):
-        """The ledger rows and the lots that their incoming points opened."""
+        """The ledger rows, and the lots their incoming points opened."""
         entry_id = self.uid("l.kind || l.transaction_id::text")
         self.execute(
             "INSERT INTO points_transactions (id, customer_loyalty_account_id, transaction_id, transaction_type, "
@@ -610,16 +600,9 @@ class DemoLoader:
             "       CASE WHEN l.kind = 'earn' THEN 1 END, l.description, l.at "
             "  FROM seed_ledger l"
         )
-        # A lot expires by its program's setting, as the ledger's trigger sets it.
-        lot_id = self.uid("'lot' || l.transaction_id::text")
-        self.execute(
-            "INSERT INTO points_lots (id, customer_loyalty_account_id, entry_id, points, remaining, earned_at, "
-            " expires_at) "
-            f"SELECT {lot_id}, l.account_id, {entry_id}, l.change, "
-            "       greatest(0, least(l.open, l.left_for_lot)), l.at, "
-            "       loyalty_lot_expiry(m.program, l.at) "
-            "  FROM seed_ledger l JOIN seed_merchants m ON m.id = l.merchant_id WHERE l.kind = 'earn'"
-        )
+        # The lots, by the rule the ledger's trigger keeps (the oldest points used first), each expiring by its
+        # program's setting: a load of history gives no notice.
+        self.execute("SELECT create_missing_points_lots(NULL)")
 
     def visits_and_analytics(self):
         """Visits per customer and local day (a refunded sale was a visit too), and the daily and hourly figures
