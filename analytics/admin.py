@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from analytics.models import CustomerVisit, MerchantDailyAnalytics, MerchantHourlyAnalytics
-from loyalty_site.admin import ReadOnlyAdmin
+from system.admin import ReadOnlyAdmin
 
 
 @admin.register(MerchantDailyAnalytics)

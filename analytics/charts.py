@@ -5,7 +5,7 @@ import calendar
 import plotly.graph_objects as go
 import plotly.io as pio
 
-BLUE, GREEN, ORANGE, GREY = "#0d6efd", "#198754", "#fd7e14", "#6c757d"
+BLUE, GREEN, ORANGE = "#0d6efd", "#198754", "#fd7e14"
 LAYOUT = {
     "margin": {"l": 48, "r": 16, "t": 36, "b": 40},
     "height": 300,

@@ -2,8 +2,9 @@ from datetime import date, timedelta
 
 from django import forms
 
+from transactions.forms import EARLIEST, LATEST
+
 MAX_RANGE_DAYS = 366
-EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
 
 
 class DateRangeForm(forms.Form):

@@ -3,7 +3,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models.functions import Now
 
-from loyalty_site.db import TimeStampedModel, UUIDModel
+from system.db import TimeStampedModel, UUIDModel
 
 
 class MerchantDailyAnalytics(TimeStampedModel):

@@ -8,9 +8,9 @@ from django_tables2 import SingleTableMixin
 from analytics import charts, selectors, services
 from analytics.forms import DateRangeForm
 from analytics.tables import DailyAnalyticsTable
-from loyalty_site.tables import MerchantTableMixin
 from merchants.access import MANAGERS, MerchantRequiredMixin
 from merchants.models import MerchantStaff
+from system.tables import MerchantTableMixin
 
 
 class HomeView(MerchantRequiredMixin, TemplateView):

@@ -7,7 +7,8 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from api.services import SaleError
-from transactions.services import CheckoutError, RefundError, TransactionStateError
+from transactions.services.checkout import CheckoutError
+from transactions.services.refunds import RefundError, TransactionStateError
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower, Now
 
-from loyalty_site.db import UUIDModel
+from system.db import UUIDModel
 
 
 class ApiKey(UUIDModel):

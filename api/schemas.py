@@ -13,7 +13,6 @@ from pydantic import AfterValidator
 MONEY_PATTERN = r"^[0-9]{1,7}(\.[0-9]{1,2})?$"
 # More than zero (no look-ahead: pydantic's regex engine has none): a non-zero digit before the point, or after.
 POSITIVE_MONEY_PATTERN = r"^(0{0,6}[1-9][0-9]{0,6}(\.[0-9]{1,2})?|0{1,7}\.([1-9][0-9]?|0[1-9]))$"
-NO_NUL = r"^[^\x00]*$"
 
 
 def _no_nul(value: str) -> str:

@@ -12,12 +12,12 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from api.models import ApiKey, IdempotencyRecord
-from loyalty_site.db import columns, from_row
 from merchants.models import Merchant, User
 from system.audit import set_acting_user
+from system.db import columns, from_row
 from system.settings_store import setting, settings_of
-from transactions import services as sales
 from transactions.models import Transaction
+from transactions.services.checkout import Checkout, Item, checkout_complete
 
 KEY_PREFIX = "lk_"
 
@@ -180,7 +180,7 @@ def sale_create(
     amount: Decimal,
     currency: str | None,
     payment_method: str,
-    items: list[sales.Item],
+    items: list[Item],
     points_to_redeem: int,
     external_reference: str,
     status: str,
@@ -190,7 +190,7 @@ def sale_create(
     merchant = api_key.merchant
     if currency and currency != merchant.currency:
         raise SaleError("currency_mismatch", f"This merchant takes {merchant.currency}, not {currency}.")
-    checkout = sales.Checkout(
+    checkout = Checkout(
         scan_id=scan_id,
         customer_id=customer_id,
         amount=amount,
@@ -202,9 +202,4 @@ def sale_create(
         status=status,
     )
     # A refusal rolls back the request's whole transaction (api.idempotency), so no savepoint is needed.
-    return sales.checkout_complete(merchant=merchant, user=api_key.user, checkout=checkout, savepoint=False)
-
-
-def acting_as(api_key: ApiKey) -> None:
-    """Name the key's service user as the author of the current database transaction."""
-    set_acting_user(api_key.user)
+    return checkout_complete(merchant=merchant, user=api_key.user, checkout=checkout, savepoint=False)

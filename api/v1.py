@@ -9,6 +9,7 @@ from django.http import Http404
 from ninja import NinjaAPI, Query, Status
 from ninja.security import HttpBearer
 
+from analytics import selectors as analytics_selectors
 from analytics import services as analytics_services
 from api import schemas, selectors, services
 from api.errors import ApiError, error_response, install
@@ -18,7 +19,7 @@ from loyalty import selectors as loyalty_selectors
 from merchants.models import Merchant
 from system.models import QRScanLog
 from system.settings_store import setting
-from transactions import services as sales
+from transactions.services import checkout, refunds, scan
 
 DESCRIPTION = """
 The loyalty system for a merchant's till: resolve a scanned code, record sales, refund them,
@@ -84,7 +85,7 @@ def scan_resolve(request, payload: schemas.ScanIn):
     Every call is written to the scan log. A success's `scan_id` is good for one sale by this key.
     """
     key = request.auth
-    outcome = sales.scan_resolve(
+    outcome = scan.scan_resolve(
         merchant=key.merchant,
         user=key.user,
         text=payload.code,
@@ -127,7 +128,7 @@ def transaction_create(request, payload: schemas.TransactionIn):
         currency=payload.currency,
         payment_method=payload.payment_method,
         items=[
-            sales.Item(
+            checkout.Item(
                 product_name=item.product_name,
                 product_sku=item.product_sku,
                 quantity=item.quantity,
@@ -207,7 +208,7 @@ def transaction_complete(request, transaction_id: UUID):
     """Complete a pending sale: the points are awarded and redeemed now (or the sale is refused, 422)."""
     _existing_sale(request, transaction_id)
     merchant = request.auth.merchant
-    sales.transaction_complete(merchant=merchant, transaction_id=transaction_id, acting_user=request.auth.user)
+    refunds.transaction_complete(merchant=merchant, transaction_id=transaction_id, acting_user=request.auth.user)
     return schemas.sale_out(selectors.sale_get(merchant=merchant, transaction_id=transaction_id))
 
 
@@ -218,7 +219,7 @@ def transaction_cancel(request, transaction_id: UUID):
     """Cancel a pending sale. A completed sale is refunded instead."""
     _existing_sale(request, transaction_id)
     merchant = request.auth.merchant
-    sales.transaction_cancel(merchant=merchant, transaction_id=transaction_id, acting_user=request.auth.user)
+    refunds.transaction_cancel(merchant=merchant, transaction_id=transaction_id, acting_user=request.auth.user)
     return schemas.sale_out(selectors.sale_get(merchant=merchant, transaction_id=transaction_id))
 
 
@@ -232,7 +233,7 @@ def transaction_refund(request, transaction_id: UUID, payload: schemas.RefundIn)
     """
     merchant = request.auth.merchant
     selectors.sale_get(merchant=merchant, transaction_id=transaction_id)
-    sales.transaction_refund(
+    refunds.transaction_refund(
         merchant=merchant,
         transaction_id=transaction_id,
         acting_user=request.auth.user,
@@ -245,7 +246,7 @@ def transaction_refund(request, transaction_id: UUID, payload: schemas.RefundIn)
 
 
 def _member(request, customer_id: UUID):
-    member = customer_selectors.member_get(merchant=request.auth.merchant, customer_id=customer_id)
+    member = analytics_selectors.member_get(merchant=request.auth.merchant, customer_id=customer_id)
     customer = customer_selectors.customer_get(customer_id)
     if customer is None:
         raise Http404

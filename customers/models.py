@@ -1,8 +1,8 @@
 from django.db import models
 from django.db.models.functions import Length
 
-from loyalty_site.db import SQLPredicate, TimeStampedModel, choices_check
 from system.codes import CUSTOMER_CODE_LENGTH
+from system.db import SQLPredicate, TimeStampedModel, choices_check
 
 
 class NewCardToken(models.Func):

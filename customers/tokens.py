@@ -2,7 +2,7 @@
 
 It names the customer by their id, not by the printed code, so a photo of it gives nothing
 away; the counter accepts each token once. The printed card carries the bare customer code
-instead (customers/qr.py), which any scanner reads, unless a merchant accepts only these tokens.
+instead (system/qr.py), which any scanner reads, unless a merchant accepts only these tokens.
 """
 
 from django.core import signing

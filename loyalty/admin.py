@@ -4,7 +4,7 @@ from django.shortcuts import redirect
 
 from loyalty.models import CustomerLoyaltyAccount, LoyaltyProgram, LoyaltyTier, PointsLot, PointsTransaction
 from loyalty.services import AdjustmentError, points_adjust
-from loyalty_site.admin import ReadOnlyAdmin
+from system.admin import ReadOnlyAdmin
 
 
 class LoyaltyTierInline(admin.TabularInline):

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower, Now
 
-from loyalty_site.db import GenRandomUUID, TimeStampedModel, UUIDModel, choices_check
+from system.db import GenRandomUUID, TimeStampedModel, UUIDModel, choices_check
 
 
 class LoyaltyProgramRounding(models.TextChoices):

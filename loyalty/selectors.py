@@ -5,7 +5,8 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Q, QuerySet
 
-from loyalty.models import LoyaltyProgram, LoyaltyTier, PointsLot
+from customers.models import Customer
+from loyalty.models import CustomerLoyaltyAccount, LoyaltyProgram, LoyaltyTier
 from merchants.models import Merchant
 from system.models import AuditLog
 
@@ -74,7 +75,10 @@ def account_standing(*, merchant: Merchant, customer_id) -> Standing:
     )
 
 
-def account_open_lots(*, account_id, limit: int = 20):
-    return PointsLot.objects.filter(customer_loyalty_account_id=account_id, remaining__gt=0).order_by(
-        "earned_at", "id"
-    )[:limit]
+def card_balances(*, customer: Customer) -> QuerySet[CustomerLoyaltyAccount]:
+    """The customer's accounts, one per merchant, for their card page."""
+    return (
+        CustomerLoyaltyAccount.objects.filter(customer=customer)
+        .select_related("merchant")
+        .order_by("merchant__business_name")
+    )

@@ -2,11 +2,12 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
+from analytics.member_views import MemberAdjustView, MemberDetailView, MemberListView
+from analytics.selectors import member_at
 from analytics.views import DailyAnalyticsView, HomeView
 from api.v1 import api as api_v1
 from api.views import ApiKeyListView, ApiKeyRevokeView
-from customers.card_views import CardCodeView, CardLiveQRView, CardView, JoinView
-from customers.views import MemberAdjustView, MemberDetailView, MemberListView
+from loyalty.card_views import CardCodeView, CardLiveQRView, CardView, JoinView
 from loyalty.views import ProgramView, TierAddView, TierRemoveView
 from merchants.forms import PasswordResetForm
 from merchants.views import BusinessView, FlagsView, PosterView, StaffDeactivateView, StaffView, SwitchMerchantView
@@ -16,8 +17,9 @@ from transactions.views import TransactionDetailView, TransactionListView, Trans
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),
     path("scan/", ScanView.as_view(), name="scan"),
-    path("scan/resolve/", ScanResolveView.as_view(), name="scan_resolve"),
-    path("scan/checkout/", CheckoutView.as_view(), name="checkout"),
+    # The counter shows a scanned customer's figures here, which analytics keeps: passed in from this layer.
+    path("scan/resolve/", ScanResolveView.as_view(member_at=member_at), name="scan_resolve"),
+    path("scan/checkout/", CheckoutView.as_view(member_at=member_at), name="checkout"),
     path("scan/receipt/<uuid:pk>/", ReceiptView.as_view(), name="receipt"),
     path("transactions/", TransactionListView.as_view(), name="transactions"),
     path("transactions/<uuid:pk>/", TransactionDetailView.as_view(), name="transaction"),

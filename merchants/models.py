@@ -5,8 +5,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Length
 
-from loyalty_site.db import SQLPredicate, TimeStampedModel, UUIDModel, choices_check
 from system.codes import MERCHANT_CODE_LENGTH
+from system.db import SQLPredicate, TimeStampedModel, UUIDModel, choices_check
 
 
 def validate_timezone(value: str) -> None:

@@ -1,6 +1,7 @@
 from django.db.models import F, QuerySet
 
 from merchants.models import Merchant, MerchantStaff
+from system.models import FraudFlag
 
 
 def staff_list(*, merchant: Merchant) -> QuerySet[MerchantStaff]:
@@ -12,8 +13,6 @@ def staff_list(*, merchant: Merchant) -> QuerySet[MerchantStaff]:
 
 
 def flag_list(*, merchant: Merchant):
-    from system.models import FraudFlag
-
     return (
         FraudFlag.objects.filter(merchant=merchant)
         .select_related("customer", "reviewed_by")

@@ -5,11 +5,13 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from merchants.models import Merchant, MerchantStaff, User
 from system.audit import set_acting_user
+from system.models import FraudFlag
 
 
 class StaffError(ValueError):
@@ -95,10 +97,6 @@ def merchant_update(*, merchant: Merchant, acting_user: User, **fields) -> Merch
 @transaction.atomic
 def flag_review(*, merchant: Merchant, flag_id, acting_user: User):
     """Mark a fraud flag of `merchant` as looked at."""
-    from django.utils import timezone
-
-    from system.models import FraudFlag
-
     try:
         updated = FraudFlag.objects.filter(pk=flag_id, merchant=merchant, reviewed_at=None).update(
             reviewed_at=timezone.now(), reviewed_by=acting_user

@@ -6,12 +6,12 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
-from customers.qr import qr_svg
-from loyalty_site.urls_util import site_url
 from merchants import selectors, services
 from merchants.access import MANAGERS, OWNERS, SESSION_KEY, MerchantRequiredMixin, memberships_of
 from merchants.forms import BusinessForm, StaffInviteForm
 from merchants.models import MerchantStaff
+from system.qr import qr_svg
+from system.urls_util import site_url
 
 
 class SwitchMerchantView(LoginRequiredMixin, View):

@@ -1,7 +1,21 @@
+"""The platform's settings and logs in the admin, and the admin base of every app's logs and ledgers."""
+
 from django.contrib import admin
 
-from loyalty_site.admin import ReadOnlyAdmin
 from system.models import AuditLog, FraudFlag, QRScanLog, SystemSetting
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For logs and ledgers: anyone may look, nobody may change a row here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(SystemSetting)

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Now
 
-from loyalty_site.db import SQLPredicate, TimeStampedModel, UUIDModel, choices_check
+from system.db import SQLPredicate, TimeStampedModel, UUIDModel, choices_check
 
 
 class SystemSettingValueType(models.TextChoices):

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from loyalty_site.admin import ReadOnlyAdmin
+from system.admin import ReadOnlyAdmin
 from transactions.models import Transaction, TransactionItem, TransactionRefund
 
 

@@ -6,12 +6,13 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
-from customers import selectors as customer_selectors
 from loyalty import selectors as loyalty_selectors
 from merchants.access import MerchantRequiredMixin
 from system.settings_store import setting
-from transactions import selectors, services
+from transactions import selectors
 from transactions.forms import CheckoutForm, ItemFormSet
+from transactions.services.checkout import Checkout, CheckoutError, Item, checkout_complete
+from transactions.services.scan import scan_resolve
 from transactions.views import CashierTodayMixin
 
 
@@ -19,9 +20,13 @@ def client_ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-def customer_panel(merchant, customer) -> dict:
-    """What the cashier sees of a scanned customer: name, points here, status, last visit."""
-    member = customer_selectors.member_at(merchant=merchant, customer=customer)
+def customer_panel(merchant, customer, member_at) -> dict:
+    """What the cashier sees of a scanned customer: name, points here, status, last visit.
+
+    `member_at(merchant=, customer=)` gives the customer's figures here (current_points, last_visit_at,
+    loyalty_status), or None for a customer new here.
+    """
+    member = member_at(merchant=merchant, customer=customer)
     last_visit = member.last_visit_at if member else None
     standing = loyalty_selectors.account_standing(merchant=merchant, customer_id=customer.pk)
     return {
@@ -35,14 +40,14 @@ def customer_panel(merchant, customer) -> dict:
     }
 
 
-def counter_context(merchant, *, form=None, items=None, customer=None) -> dict:
+def counter_context(merchant, *, form=None, items=None, customer=None, member_at=None) -> dict:
     program = loyalty_selectors.program_active(merchant=merchant)
     return {
         "nav": "scan",
         "form": form or CheckoutForm(),
         "items": items or ItemFormSet(prefix="items"),
         "program": program,
-        "customer": customer_panel(merchant, customer) if customer else None,
+        "customer": customer_panel(merchant, customer, member_at) if customer else None,
         "rules": {
             "point_value": str(program.point_value),
             "min_points": program.min_redemption_points,
@@ -61,11 +66,18 @@ class ScanView(MerchantRequiredMixin, TemplateView):
         return super().get_context_data(**counter_context(self.merchant), **kwargs)
 
 
-class ScanResolveView(MerchantRequiredMixin, View):
+class CustomerPanelMixin:
+    """A view that shows a scanned customer's figures here. They are kept by analytics, an app above this one:
+    loyalty_site.urls passes its selector in as `member_at` (see customer_panel)."""
+
+    member_at = None
+
+
+class ScanResolveView(MerchantRequiredMixin, CustomerPanelMixin, View):
     """POST {code}: the customer behind a scanned or typed code, as JSON; every attempt is logged."""
 
     def post(self, request):
-        outcome = services.scan_resolve(
+        outcome = scan_resolve(
             merchant=self.merchant,
             user=request.user,
             text=request.POST.get("code", ""),
@@ -75,27 +87,27 @@ class ScanResolveView(MerchantRequiredMixin, View):
         body = {"ok": outcome.ok, "result": outcome.result, "message": outcome.message}
         if outcome.ok:
             body["scan"] = str(outcome.log.pk)
-            body["customer"] = customer_panel(self.merchant, outcome.customer)
+            body["customer"] = customer_panel(self.merchant, outcome.customer, self.member_at)
         return JsonResponse(body, status=200 if outcome.ok else 422)
 
 
-class CheckoutView(MerchantRequiredMixin, View):
+class CheckoutView(MerchantRequiredMixin, CustomerPanelMixin, View):
     def post(self, request):
         form = CheckoutForm(request.POST)
         items = ItemFormSet(request.POST, prefix="items")
         if form.is_valid() and items.is_valid():
-            checkout = services.Checkout(
+            checkout = Checkout(
                 scan_id=form.cleaned_data["scan"],
                 customer_id=form.cleaned_data["customer"],
                 amount=form.cleaned_data["amount"],
                 payment_method=form.cleaned_data["payment_method"],
                 points_to_redeem=form.cleaned_data["points_to_redeem"],
                 idempotency_key=form.cleaned_data["idempotency_key"],
-                items=[services.Item(**f.cleaned_data) for f in items if f.cleaned_data],
+                items=[Item(**f.cleaned_data) for f in items if f.cleaned_data],
             )
             try:
-                sale, _ = services.checkout_complete(merchant=self.merchant, user=request.user, checkout=checkout)
-            except services.CheckoutError as error:
+                sale, _ = checkout_complete(merchant=self.merchant, user=request.user, checkout=checkout)
+            except CheckoutError as error:
                 form.add_error(None, str(error))
             else:
                 return redirect("receipt", pk=sale.pk)
@@ -106,7 +118,8 @@ class CheckoutView(MerchantRequiredMixin, View):
             scan_id=request.POST.get("scan"),
             minutes=setting("scan.checkout_minutes"),
         )
-        context = counter_context(self.merchant, form=form, items=items, customer=scan.customer if scan else None)
+        customer = scan.customer if scan else None
+        context = counter_context(self.merchant, form=form, items=items, customer=customer, member_at=self.member_at)
         return render(request, "transactions/scan.html", context, status=422)
 
 

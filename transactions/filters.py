@@ -1,8 +1,8 @@
 import django_filters
 from django import forms
 
-from analytics.forms import EARLIEST, LATEST
 from transactions import selectors
+from transactions.forms import EARLIEST, LATEST
 from transactions.models import Transaction
 
 DATE = forms.DateInput(attrs={"type": "date"})

@@ -1,4 +1,5 @@
 import uuid
+from datetime import date
 from decimal import Decimal
 
 from django import forms
@@ -6,6 +7,7 @@ from django import forms
 from transactions.models import Transaction
 
 MAX_AMOUNT = Decimal("1000000.00")
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)  # the dates a date field of sales or their days accepts
 
 
 class CheckoutForm(forms.Form):

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
 
-from loyalty_site.db import GenRandomUUID, TimeStampedModel, UUIDModel, choices_check
+from system.db import GenRandomUUID, TimeStampedModel, UUIDModel, choices_check
 
 
 class TransactionStatus(models.TextChoices):

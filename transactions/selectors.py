@@ -9,11 +9,12 @@ from django.db.models import Case, Q, QuerySet, When
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from customers.models import Customer
 from loyalty.models import PointsTransaction
-from loyalty_site.db import columns, from_row
 from merchants.models import Merchant
 from system import codes
 from system.codes import CUSTOMER_CODE_LENGTH
+from system.db import columns, from_row
 from system.models import AuditLog, QRScanLog
 from transactions.models import Transaction, TransactionRefund
 
@@ -97,8 +98,6 @@ _CUSTOMER_SQL = "SELECT {} FROM customers c WHERE c.{} = %s"
 
 
 def _customer_where(column: str, value):
-    from customers.models import Customer
-
     with connection.cursor() as cursor:
         cursor.execute(_CUSTOMER_SQL.format(columns(Customer, "c"), column), [value])
         row = cursor.fetchone()

@@ -1,7 +1,7 @@
 import django_tables2 as tables
 from django.utils.html import format_html
 
-from loyalty_site.tables import WIDE_ONLY, BaseTable, LocalDateTimeColumn, MoneyColumn, NumberColumn
+from system.tables import WIDE_ONLY, BaseTable, LocalDateTimeColumn, MoneyColumn, NumberColumn
 from transactions.models import Transaction
 
 BADGES = {

@@ -5,12 +5,13 @@ from django.views.generic import TemplateView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
-from loyalty_site.tables import MerchantTableMixin
 from merchants.access import MANAGERS, MerchantRequiredMixin
 from merchants.models import MerchantStaff
-from transactions import selectors, services
+from system.tables import MerchantTableMixin
+from transactions import selectors
 from transactions.filters import TransactionFilter
 from transactions.forms import RefundForm
+from transactions.services.refunds import RefundError, transaction_refund
 from transactions.tables import TransactionTable
 
 
@@ -65,10 +66,10 @@ class TransactionRefundView(MerchantRequiredMixin, View):
             messages.error(request, " ".join(form.errors["amount"]))
             return redirect("transaction", pk=pk)
         try:
-            sale = services.transaction_refund(
+            sale = transaction_refund(
                 merchant=self.merchant, transaction_id=pk, acting_user=request.user, amount=form.cleaned_data["amount"]
             )
-        except services.RefundError as error:
+        except RefundError as error:
             messages.error(request, str(error))
         else:
             refund = sale.refund

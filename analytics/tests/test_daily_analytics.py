@@ -13,9 +13,10 @@ from analytics.models import CustomerSummary, MerchantDailyAnalytics, MerchantDa
 from customers.tests.factories import CustomerFactory
 from loyalty.integrity import derived_state_errors
 from loyalty.tests.factories import LoyaltyProgramFactory
-from loyalty_site.testing import complete_sale, sql
 from merchants.tests.factories import MerchantFactory
+from system.testing import sql
 from transactions.models import Transaction
+from transactions.testing import complete_sale
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from loyalty_site.testing import complete_sale
+from transactions.testing import complete_sale
 
 
 def test_a_new_merchant_sees_zeros_and_an_intentional_empty_state(as_role):

@@ -10,11 +10,12 @@ from django.utils import timezone
 from api.models import ApiKey
 from api.services import api_key_create, api_key_revoke
 from customers.tests.factories import CustomerFactory
+from loyalty.testing import account_of, ledger_sum
 from loyalty.tests.factories import LoyaltyProgramFactory
-from loyalty_site.testing import account_of, complete_sale, ledger_sum
 from merchants.tests.factories import MerchantFactory
 from system.models import AuditLog, QRScanLog
 from transactions.models import Transaction
+from transactions.testing import complete_sale
 
 OFFSET = re.compile(r"(Z|[+-]\d\d:\d\d)$")
 

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from api.models import IdempotencyRecord
 from api.services import api_key_create, idempotency_purge
+from loyalty.testing import account_of, ledger_sum
 from loyalty.tests.factories import LoyaltyProgramFactory
-from loyalty_site.testing import account_of, ledger_sum
 from system.models import QRScanLog
 from transactions.models import Transaction
 

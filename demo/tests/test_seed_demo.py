@@ -6,10 +6,10 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from loyalty.integrity import derived_state_errors
-from loyalty_site.testing import sql
-from merchants.models import Merchant, MerchantStaff, User
 from demo.management.commands.seed_demo import DEMO_PASSWORD
+from loyalty.integrity import derived_state_errors
+from merchants.models import Merchant, MerchantStaff, User
+from system.testing import sql
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ from api.services import api_key_create
 from customers.tests.factories import CustomerFactory
 from loyalty.models import LoyaltyTier
 from loyalty.tests.factories import LoyaltyProgramFactory
-from loyalty_site.testing import complete_sale
 from merchants.models import MerchantStaff
 from merchants.tests.factories import MerchantFactory, MerchantStaffFactory
+from transactions.testing import complete_sale
 
 # The Django admin, the password reset tokens, and the API (api/tests checks its isolation per key).
 SKIPPED_PREFIXES = ("admin/", "accounts/", "api/")

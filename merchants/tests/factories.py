@@ -28,3 +28,14 @@ class MerchantStaffFactory(factory.django.DjangoModelFactory):
     merchant = factory.SubFactory(MerchantFactory)
     user = factory.SubFactory(UserFactory)
     role = MerchantStaff.Role.OWNER
+
+
+# A valid Business form, less the owner's billing field.
+BUSINESS = {
+    "business_name": "Renamed Café",
+    "business_type": "cafe",
+    "business_phone": "+1 555 0199",
+    "business_address": "1 Main St",
+    "timezone": "Europe/Berlin",
+    "currency": "EUR",
+}

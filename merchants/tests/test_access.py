@@ -6,9 +6,9 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from loyalty_site.testing import sql
 from merchants.models import MerchantStaff, User
-from merchants.tests.factories import MerchantFactory, MerchantStaffFactory
+from merchants.tests.factories import BUSINESS, MerchantFactory, MerchantStaffFactory
+from system.testing import sql
 
 PAGES = ["home", "transactions", "customers", "daily_analytics", "business", "program", "staff"]
 ALLOWED = {
@@ -170,16 +170,6 @@ def test_times_show_in_the_merchants_time_zone(as_role, merchant, program, custo
     assert "10 Mar 2026 00:30" in page
 
 
-BUSINESS = {
-    "business_name": "Renamed Café",
-    "business_type": "cafe",
-    "business_phone": "+1 555 0199",
-    "business_address": "1 Main St",
-    "timezone": "Europe/Berlin",
-    "currency": "EUR",
-}
-
-
 def test_a_manager_edits_the_business_but_not_its_billing(as_role, merchant):
     client = as_role("manager")
     assert "business_email" not in client.get(reverse("business")).context["form"].fields
@@ -208,18 +198,6 @@ def test_a_billing_email_taken_in_another_case_is_refused(as_role, merchant):
     data = {**BUSINESS, "business_email": other.business_email.upper()}
     response = as_role("owner").post(reverse("business"), data)
     assert response.status_code == 200 and "this one is taken" in response.content.decode()
-
-
-def test_time_zone_and_currency_are_fixed_once_there_are_sales(as_role, merchant, program, customer):
-    from loyalty_site.testing import complete_sale
-
-    complete_sale(merchant=merchant, customer=customer)
-    response = as_role("owner").post(
-        reverse("business"), {**BUSINESS, "subscription_plan": "basic", "business_email": merchant.business_email}
-    )
-    assert response.status_code == 302
-    merchant.refresh_from_db()
-    assert (merchant.business_name, merchant.timezone, merchant.currency) == ("Renamed Café", "UTC", "USD")
 
 
 @pytest.mark.parametrize(

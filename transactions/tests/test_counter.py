@@ -15,10 +15,12 @@ from django.utils import timezone
 from customers import tokens
 from customers.tests.factories import CustomerFactory
 from loyalty.models import CustomerLoyaltyAccount
-from loyalty_site.testing import account_of, complete_sale, ledger_sum
+from loyalty.testing import account_of, ledger_sum
 from system.models import FraudFlag, QRScanLog, SystemSetting
-from transactions import services
 from transactions.models import Transaction
+from transactions.services.checkout import Checkout, CheckoutError, Item, checkout_complete
+from transactions.services.scan import scan_resolve
+from transactions.testing import complete_sale
 
 
 @pytest.fixture
@@ -27,7 +29,7 @@ def cashier(staff):
 
 
 def scan(merchant, cashier, text, ip="10.0.0.1"):
-    return services.scan_resolve(merchant=merchant, user=cashier, text=text, ip_address=ip, user_agent="test")
+    return scan_resolve(merchant=merchant, user=cashier, text=text, ip_address=ip, user_agent="test")
 
 
 def checkout(
@@ -35,11 +37,11 @@ def checkout(
 ):
     """A checkout of a fresh scan of `customer` (or of the scan `scan_id`)."""
     if scan_id is None:
-        scan_id = services.scan_resolve(merchant=merchant, user=cashier, text=customer.customer_code).log.pk
-    return services.checkout_complete(
+        scan_id = scan_resolve(merchant=merchant, user=cashier, text=customer.customer_code).log.pk
+    return checkout_complete(
         merchant=merchant,
         user=cashier,
-        checkout=services.Checkout(
+        checkout=Checkout(
             scan_id=scan_id,
             customer_id=customer.pk,
             amount=Decimal(amount),
@@ -174,7 +176,7 @@ def test_checkout_awards_points_and_opens_the_account_of_a_first_time_customer(m
         cashier,
         customer,
         amount="23.50",
-        items=[services.Item("Flat white", 2, Decimal("4.50")), services.Item("Cake", 1, Decimal("14.50"))],
+        items=[Item("Flat white", 2, Decimal("4.50")), Item("Cake", 1, Decimal("14.50"))],
     )
     assert new and sale.status == "completed" and sale.points_earned == 23
     assert sale.created_by == cashier and sale.items.count() == 2
@@ -182,7 +184,7 @@ def test_checkout_awards_points_and_opens_the_account_of_a_first_time_customer(m
 
 
 def test_checkout_needs_a_scan_of_the_customer_first(merchant, program, cashier, customer):
-    with pytest.raises(services.CheckoutError, match="Scan the customer's card again"):
+    with pytest.raises(CheckoutError, match="Scan the customer's card again"):
         checkout(merchant, cashier, customer, scan_id=uuid.uuid4())
     assert not Transaction.objects.exists()
 
@@ -190,7 +192,7 @@ def test_checkout_needs_a_scan_of_the_customer_first(merchant, program, cashier,
 def test_a_scan_makes_one_sale(merchant, program, cashier, customer):
     scan_id = scan(merchant, cashier, customer.customer_code).log.pk
     checkout(merchant, cashier, customer, key="first", scan_id=scan_id)
-    with pytest.raises(services.CheckoutError, match="Scan the customer's card again"):
+    with pytest.raises(CheckoutError, match="Scan the customer's card again"):
         checkout(merchant, cashier, customer, key="second", scan_id=scan_id)
     assert Transaction.objects.count() == 1
 
@@ -198,24 +200,24 @@ def test_a_scan_makes_one_sale(merchant, program, cashier, customer):
 def test_a_scan_is_good_for_a_few_minutes_only(merchant, program, cashier, customer):
     scan_id = scan(merchant, cashier, customer.customer_code).log.pk
     QRScanLog.objects.update(created_at=timezone.now() - timedelta(minutes=11))
-    with pytest.raises(services.CheckoutError, match="Scan the customer's card again"):
+    with pytest.raises(CheckoutError, match="Scan the customer's card again"):
         checkout(merchant, cashier, customer, scan_id=scan_id)
 
 
 def test_a_scan_of_another_customer_or_by_another_cashier_does_not_count(merchant, program, staff, customer):
     other = CustomerFactory()
     scan_id = scan(merchant, staff["cashier"], other.customer_code).log.pk
-    with pytest.raises(services.CheckoutError, match="Scan the customer's card again"):
+    with pytest.raises(CheckoutError, match="Scan the customer's card again"):
         checkout(merchant, staff["cashier"], customer, scan_id=scan_id)
     mine = scan(merchant, staff["manager"], customer.customer_code).log.pk
-    with pytest.raises(services.CheckoutError, match="Scan the customer's card again"):
+    with pytest.raises(CheckoutError, match="Scan the customer's card again"):
         checkout(merchant, staff["cashier"], customer, scan_id=mine)
 
 
 def test_items_must_add_up_to_the_amount(merchant, program, cashier, customer):
     scan(merchant, cashier, customer.customer_code)
-    with pytest.raises(services.CheckoutError, match="The items add up to 9.00, not 23.50"):
-        checkout(merchant, cashier, customer, items=[services.Item("Tea", 2, Decimal("4.50"))])
+    with pytest.raises(CheckoutError, match="The items add up to 9.00, not 23.50"):
+        checkout(merchant, cashier, customer, items=[Item("Tea", 2, Decimal("4.50"))])
 
 
 def test_the_same_key_again_records_one_sale(merchant, program, cashier, customer):
@@ -227,9 +229,9 @@ def test_the_same_key_again_records_one_sale(merchant, program, cashier, custome
     for different in (
         {"amount": "99.00"},
         {"payment_method": "cash"},
-        {"items": [services.Item("Cake", 1, Decimal("23.50"))]},
+        {"items": [Item("Cake", 1, Decimal("23.50"))]},
     ):
-        with pytest.raises(services.CheckoutError, match="already used for another sale"):
+        with pytest.raises(CheckoutError, match="already used for another sale"):
             checkout(merchant, cashier, customer, key="same", scan_id=scan_id, **different)
 
 
@@ -288,7 +290,7 @@ def test_redemption_outside_the_rules_is_refused_and_changes_nothing(
 ):
     complete_sale(merchant=merchant, customer=customer, amount="300.00")
     scan(merchant, cashier, customer.customer_code)
-    with pytest.raises(services.CheckoutError, match=message):
+    with pytest.raises(CheckoutError, match=message):
         checkout(merchant, cashier, customer, amount="20.00", points=points)
     assert Transaction.objects.count() == 1
     assert account_of(customer, merchant).current_points == 300
@@ -377,7 +379,7 @@ def test_a_bad_checkout_form_says_what_is_wrong_and_records_nothing(
 
 
 def test_an_account_exists_after_joining_without_a_purchase(merchant, program):
-    from customers.services import customer_join
+    from loyalty.services import customer_join
 
     result = customer_join(merchant=merchant, first_name="Ana", email="ana@example.test", base_url="http://x")
     assert CustomerLoyaltyAccount.objects.get(customer=result.customer, merchant=merchant).current_points == 0
@@ -387,7 +389,7 @@ def test_the_counter_shows_the_customers_tier(client, staff, merchant, program, 
     from decimal import Decimal
 
     from loyalty.models import LoyaltyTier
-    from loyalty_site.testing import complete_sale
+    from transactions.testing import complete_sale
 
     LoyaltyTier.objects.create(program=program, name="Silver", min_points=20, multiplier=Decimal("1.25"))
     client.force_login(staff["cashier"])

@@ -11,8 +11,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from customers.tests.factories import CustomerFactory
-from loyalty_site.testing import complete_sale, sql
+from merchants.tests.factories import BUSINESS
+from system.testing import sql
 from transactions.models import Transaction
+from transactions.testing import complete_sale
 
 
 @pytest.fixture
@@ -173,3 +175,16 @@ def test_the_csv_has_local_times_and_no_formulas(as_role, merchant, program):
     )
     assert row["Time"] == "2026-03-10 00:30:00"
     assert row["Customer"].startswith("'=HYPERLINK")
+
+
+# The Business page (its other tests: merchants/tests/test_access.py)
+
+
+def test_time_zone_and_currency_are_fixed_once_there_are_sales(as_role, merchant, program, customer):
+    complete_sale(merchant=merchant, customer=customer)
+    response = as_role("owner").post(
+        reverse("business"), {**BUSINESS, "subscription_plan": "basic", "business_email": merchant.business_email}
+    )
+    assert response.status_code == 302
+    merchant.refresh_from_db()
+    assert (merchant.business_name, merchant.timezone, merchant.currency) == ("Renamed Café", "UTC", "USD")

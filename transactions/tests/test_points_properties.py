@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from customers.tests.factories import CustomerFactory
 from loyalty.integrity import derived_state_errors, ledger_errors
 from loyalty.models import CustomerLoyaltyAccount, PointsTransaction
-from loyalty_site.testing import sql
+from system.testing import sql
 from transactions.models import Transaction
-from transactions.services import RefundError, transaction_refund
+from transactions.services.refunds import RefundError, transaction_refund
 
 cents = st.integers(min_value=1, max_value=20_000).map(lambda c: Decimal(c) / 100)
 

@@ -1,4 +1,5 @@
-"""A customer's QR code: the bare customer code, so any scanner reads the same thing."""
+"""QR codes as SVG or PNG: a customer's printed card holds the bare customer code, so any scanner reads the
+same thing; a merchant's join poster holds the address of its join page."""
 
 import io
 

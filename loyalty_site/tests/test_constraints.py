@@ -19,12 +19,14 @@ from django.db import IntegrityError, transaction
 from customers.models import Customer
 from customers.tests.factories import CustomerFactory
 from loyalty.models import LoyaltyProgram, LoyaltyTier, PointsLot, PointsTransaction
-from loyalty_site.testing import account_of, complete_sale, sql
+from loyalty.testing import account_of
 from merchants.models import Merchant, User
 from merchants.tests.factories import MerchantStaffFactory
 from system import codes
 from system.models import QRScanLog, SystemSetting
+from system.testing import sql
 from transactions.models import Transaction, TransactionItem
+from transactions.testing import complete_sale
 
 TABLES = [
     "merchants",

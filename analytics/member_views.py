@@ -1,3 +1,5 @@
+"""A merchant's customers: the members table and a member's page, where an owner adjusts their points."""
+
 from datetime import timedelta
 
 from django.contrib import messages
@@ -7,15 +9,14 @@ from django.views import View
 from django.views.generic import TemplateView
 from django_tables2 import SingleTableView
 
-from analytics import charts
-from customers import selectors
-from customers.qr import qr_svg
-from customers.tables import MemberTable
+from analytics import charts, selectors
+from analytics.tables import MemberTable
 from loyalty import selectors as loyalty_selectors
 from loyalty import services as loyalty_services
 from loyalty.forms import AdjustmentForm
-from loyalty_site.tables import MerchantTableMixin
 from merchants.access import MANAGERS, OWNERS, MerchantRequiredMixin
+from system.qr import qr_svg
+from system.tables import MerchantTableMixin
 
 
 class MemberListView(MerchantRequiredMixin, MerchantTableMixin, SingleTableView):

@@ -5,8 +5,10 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from loyalty.models import PointsTransaction
-from loyalty_site.testing import account_of, complete_sale, ledger_sum, sql
+from loyalty.testing import account_of, ledger_sum
+from system.testing import sql
 from transactions.models import Transaction
+from transactions.testing import complete_sale
 
 
 def test_a_manager_refunds_a_sale_and_its_points_go_back(as_role, merchant, program, customer):

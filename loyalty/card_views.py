@@ -6,13 +6,14 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 
-from customers import qr, selectors, services, tokens
+from customers import tokens
 from customers.forms import JoinForm
 from customers.models import Customer
-from loyalty_site.urls_util import site_url
+from loyalty import selectors, services
 from merchants.models import Merchant
-from system import codes
+from system import codes, qr
 from system.settings_store import setting
+from system.urls_util import site_url
 
 
 def card_customer(token: str) -> Customer:

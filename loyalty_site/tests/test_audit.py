@@ -3,10 +3,11 @@
 import pytest
 from django.db import IntegrityError, transaction
 
-from loyalty_site.testing import complete_sale, sql
 from merchants.tests.factories import UserFactory
 from system.audit import set_acting_user
 from system.models import AuditLog
+from system.testing import sql
+from transactions.testing import complete_sale
 
 
 def test_an_insert_is_recorded_with_its_values(merchant):

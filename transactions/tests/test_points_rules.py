@@ -8,9 +8,11 @@ from django.db import IntegrityError, transaction
 
 from loyalty.integrity import ledger_errors
 from loyalty.models import LoyaltyTier, PointsLot, PointsTransaction
-from loyalty_site.testing import account_of, complete_sale, sql
+from loyalty.testing import account_of
+from system.testing import sql
 from transactions.models import Transaction, TransactionRefund
-from transactions.services import RefundError, transaction_refund
+from transactions.services.refunds import RefundError, transaction_refund
+from transactions.testing import complete_sale
 
 
 def refund(sale, amount=None):
@@ -329,11 +331,12 @@ def test_a_tier_multiplies_what_a_sale_earns_and_the_multiplier_is_stored(mercha
 def test_the_tier_counts_points_earned_in_the_last_12_months_less_refunds(merchant, program, customer):
     LoyaltyTier.objects.create(program=program, name="Silver", min_points=50, multiplier=Decimal("2"))
     old = complete_sale(merchant=merchant, customer=customer, amount="100.00")
-    refunded = complete_sale(merchant=merchant, customer=customer, amount="40.00")
-    refund(refunded)
     sql("SET LOCAL session_replication_role = replica")  # the ledger is append-only: back-date it past that
     sql("UPDATE points_transactions SET created_at = now() - interval '13 months' WHERE transaction_id = %s", [old.pk])
+    sql("UPDATE transactions SET completed_at = now() - interval '13 months' WHERE id = %s", [old.pk])
     sql("SET LOCAL session_replication_role = origin")
+    refunded = complete_sale(merchant=merchant, customer=customer, amount="40.00")
+    refund(refunded)
     [(points,)] = sql("SELECT loyalty_points_last_year(%s, %s)", [customer.pk, merchant.pk])
     assert points == 0
 

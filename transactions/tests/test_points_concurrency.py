@@ -12,9 +12,11 @@ from django.db import IntegrityError, connection
 from customers.tests.factories import CustomerFactory
 from loyalty.integrity import derived_state_errors, ledger_errors
 from loyalty.models import PointsLot, PointsTransaction
-from loyalty_site.testing import account_of, complete_sale, sql
+from loyalty.testing import account_of
+from system.testing import sql
 from transactions.models import Transaction
-from transactions.services import transaction_refund
+from transactions.services.refunds import transaction_refund
+from transactions.testing import complete_sale
 
 
 def in_thread(work):

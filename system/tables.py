@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_tables2.export import ExportMixin
 from django_tables2.paginators import LazyPaginator
 
-from loyalty_site.templatetags.money import format_money
+from system.templatetags.money import format_money
 
 MAX_PER_PAGE = 100
 WIDE_ONLY = {"th": {"class": "d-none d-md-table-cell"}, "td": {"class": "d-none d-md-table-cell"}}  # not on phones

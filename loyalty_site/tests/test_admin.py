@@ -4,9 +4,9 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from loyalty_site.testing import complete_sale
 from merchants.tests.factories import UserFactory
 from system.models import AuditLog, SystemSetting
+from transactions.testing import complete_sale
 
 
 @pytest.fixture

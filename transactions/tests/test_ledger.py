@@ -7,7 +7,9 @@ from django.db import IntegrityError, transaction
 
 from customers.tests.factories import CustomerFactory
 from loyalty.models import CustomerLoyaltyAccount, PointsTransaction
-from loyalty_site.testing import account_of, complete_sale, ledger_sum, sql
+from loyalty.testing import account_of, ledger_sum
+from system.testing import sql
+from transactions.testing import complete_sale
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from django.db import connection
 from analytics.models import CustomerVisit, MerchantDashboard
 from customers.models import Customer
 from loyalty.integrity import derived_state_errors
-from loyalty_site.testing import account_of, ledger_sum
+from loyalty.testing import account_of, ledger_sum
 from transactions.models import Transaction
 
 THREADS = 8

@@ -1,4 +1,4 @@
-"""The customers table and a customer's summary page."""
+"""The customers table and a customer's summary page (analytics/member_views.py)."""
 
 import csv
 import io
@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from customers.tests.factories import CustomerFactory
-from loyalty_site.testing import complete_sale
+from transactions.testing import complete_sale
 
 
 @pytest.fixture
@@ -94,3 +94,52 @@ def test_a_customer_who_is_not_a_member_here_is_404(as_role, members):
 def test_an_empty_merchant_gets_a_friendly_empty_state(as_role):
     page = as_role("owner").get(reverse("customers")).content.decode()
     assert "No members yet" in page
+
+
+# The program's tiers and the points that expire soon, on a member's page
+
+
+def test_an_owner_adds_and_removes_tiers_and_the_customer_pages_show_them(as_role, merchant, program, customer):
+    from loyalty.models import LoyaltyTier
+
+    client = as_role("owner")
+    response = client.post(
+        reverse("tier_add"), {"tier-name": "Gold", "tier-min_points": "50", "tier-multiplier": "1.5"}, follow=True
+    )
+    assert "Tier Gold added." in response.content.decode()
+    response = client.post(reverse("tier_add"), {"tier-name": "Gold", "tier-min_points": "80", "tier-multiplier": "2"})
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "There is a tier named Gold already." in page
+    assert 'name="name" value="Rewards"' in page  # the program's form keeps the program's rules
+    response = client.post(
+        reverse("tier_add"), {"tier-name": "Platinum", "tier-min_points": "90", "tier-multiplier": "11"}
+    )
+    assert "From 1 to 10." in response.content.decode()
+    response = client.post(
+        reverse("tier_add"), {"tier-name": " gold ", "tier-min_points": "70", "tier-multiplier": "2"}
+    )
+    assert "There is a tier named gold already." in response.content.decode()
+    assert list(LoyaltyTier.objects.values_list("name", flat=True)) == ["Gold"]
+    changes = client.get(reverse("program")).content.decode()
+    assert "tier Gold added (50+ points, ×1.50)" in changes
+
+    complete_sale(merchant=merchant, customer=customer, amount="60.00")
+    page = client.get(reverse("customer", args=[customer.pk])).content.decode()
+    assert 'id="member-tier"' in page and "tier <strong>Gold</strong>, ×1.50 points per sale" in page
+
+    tier = LoyaltyTier.objects.get()
+    assert "Tier removed." in client.post(reverse("tier_remove", args=[tier.pk]), follow=True).content.decode()
+    assert not LoyaltyTier.objects.exists()
+    assert client.post(reverse("tier_remove", args=[tier.pk])).status_code == 404
+
+
+def test_the_customer_page_warns_of_points_that_expire_soon(as_role, merchant, program, customer):
+    from system.testing import sql
+
+    program.points_expiry_days = 365
+    program.save()
+    complete_sale(merchant=merchant, customer=customer, amount="40.00")
+    sql("UPDATE points_lots SET expires_at = now() + interval '3 days'")
+    page = as_role("owner").get(reverse("customer", args=[customer.pk])).content.decode()
+    assert 'id="member-expiring"' in page and "40 points expire in the next 30 days, the first on" in page

@@ -1,0 +1,20 @@
+"""The defaults of the platform settings are written once, in system/settings_store.py; the migrations that
+stored them are history and must agree with it."""
+
+from system.models import SystemSetting
+from system.settings_store import DEFAULTS, setting
+
+
+def test_a_migrated_database_holds_every_setting_at_the_codes_default(db):
+    """Admins see and change each setting the code reads; a new or changed default needs a migration that
+    writes it (a stored value wins over the default)."""
+    stored = {
+        row.setting_key: (row.typed_value(), row.value_type, row.description)
+        for row in SystemSetting.objects.filter(setting_key__in=DEFAULTS)
+    }
+    assert stored == {key: (default, "integer", help_text) for key, (default, help_text) in DEFAULTS.items()}
+
+
+def test_an_unset_setting_reads_as_its_default(db):
+    SystemSetting.objects.filter(setting_key__in=DEFAULTS).delete()
+    assert {key: setting(key) for key in DEFAULTS} == {key: default for key, (default, _) in DEFAULTS.items()}
