@@ -168,70 +168,81 @@ LEDGER_CHECKS = {
                        FROM transaction_refunds GROUP BY 1) r ON r.transaction_id = t.id
          WHERE (t.refunded_amount, t.points_reversed, t.points_returned, t.points_shortfall)
                <> (coalesce(r.amount, 0), coalesce(r.taken, 0), coalesce(r.given, 0), coalesce(r.short, 0))""",
-    # The program as it stood when the sale completed: its latest version (audit_logs) by then, or
-    # its row today for sales older than its history. Versions written in one database transaction
-    # share a time, so any of them will do.
+    # Each sale against the program in force when its points were written (its earn row's time, else its
+    # completion): the program's versions in audit_logs, each from its time until the next one, the first
+    # from the program's creation; a program without history, its row today. An edit's row carries its
+    # statement's time, and sales until its transaction committed saw the version before: that one passes
+    # too for a minute. The multiplier is x1 before the program's first tier, its tier's when the tiers
+    # have not changed since, and not known otherwise.
     "a sale's points differ from what its program and tier gave": """
-        WITH versions AS (
-            SELECT (l.new_values ->> 'merchant_id')::uuid AS merchant_id, l.record_id AS program_id, l.created_at AS at,
+        WITH history AS (
+            SELECT DISTINCT ON (l.record_id, l.created_at) l.record_id AS program_id, l.created_at AS at,
                    jsonb_populate_record(NULL::loyalty_programs, l.new_values) AS program
               FROM audit_logs l
              WHERE l.table_name = 'loyalty_programs' AND l.action <> 'DELETE'
+             ORDER BY l.record_id, l.created_at, l.id
+        ), versions AS (
+            SELECT (h.program).merchant_id, h.program_id, h.program,
+                   lag(h.program) OVER w AS previous,
+                   CASE WHEN row_number() OVER w = 1 THEN least(coalesce(p.created_at, (h.program).created_at), h.at)
+                        ELSE h.at END AS since,
+                   lead(h.at, 1, 'infinity') OVER w AS until
+              FROM history h LEFT JOIN loyalty_programs p ON p.id = h.program_id
+            WINDOW w AS (PARTITION BY h.program_id ORDER BY h.at)
              UNION ALL
-            SELECT p.merchant_id, p.id, '-infinity', p FROM loyalty_programs p
-        ), sales AS (
-            SELECT t.id, t.customer_id, t.merchant_id, t.amount, t.discount_amount, t.points_earned, t.points_rate,
-                   t.points_multiplier, t.completed_at
-              FROM transactions t WHERE t.completed_at IS NOT NULL
-        ), in_force AS (
-            SELECT s.id, v.program, rank() OVER (PARTITION BY s.id, v.program_id ORDER BY v.at DESC) AS newest
-              FROM sales s JOIN versions v ON v.merchant_id = s.merchant_id AND v.at <= s.completed_at
-        ), active AS (
-            SELECT id, program FROM in_force WHERE newest = 1 AND (program).is_active
-        ), tiered AS (
-            -- sales of a program that has or had tiers: the multiplier its tiers gave, when they stand unchanged
-            SELECT s.id, p.id AS program_id,
-                   (SELECT coalesce(max(x.multiplier), 1) FROM loyalty_tiers x
-                     WHERE x.program_id = p.id AND x.created_at <= s.completed_at
-                       AND x.min_points = (SELECT max(y.min_points) FROM loyalty_tiers y
-                                            WHERE y.program_id = p.id AND y.created_at <= s.completed_at
-                                              AND y.min_points <= coalesce(e.points, 0))) AS multiplier,
-                   EXISTS (SELECT 1 FROM audit_logs l
-                            WHERE l.table_name = 'loyalty_tiers' AND l.action <> 'INSERT'
-                              AND l.created_at >= s.completed_at
-                              AND (coalesce(l.old_values, l.new_values) ->> 'program_id')::uuid = p.id) AS changed
-              FROM sales s
-              JOIN loyalty_programs p ON p.merchant_id = s.merchant_id
-              CROSS JOIN LATERAL (
-                  SELECT sum(ledger_points_earned(e.transaction_type, e.points_change)) AS points
-                    FROM customer_loyalty_accounts a
-                    JOIN points_transactions e ON e.customer_loyalty_account_id = a.id
-                   WHERE a.customer_id = s.customer_id AND a.merchant_id = s.merchant_id
-                     AND e.created_at > s.completed_at - interval '12 months' AND e.created_at < s.completed_at
-                     AND e.transaction_id IS DISTINCT FROM s.id) e
-             WHERE EXISTS (SELECT 1 FROM loyalty_tiers x WHERE x.program_id = p.id AND x.created_at <= s.completed_at)
+            SELECT p.merchant_id, p.id, p, NULL, p.created_at, 'infinity'
+              FROM loyalty_programs p WHERE NOT EXISTS (SELECT 1 FROM history h WHERE h.program_id = p.id)
+        ), tiers AS (
+            SELECT program_id, min(at) AS first_tier, max(at) AS last_change
+              FROM (SELECT program_id, created_at AS at FROM loyalty_tiers
+                     UNION ALL
+                    SELECT (coalesce(new_values, old_values) ->> 'program_id')::uuid, created_at FROM audit_logs
+                     WHERE table_name = 'loyalty_tiers') changes
+             GROUP BY program_id
+        ), judged AS (
+            SELECT s.id, s.customer_id, s.merchant_id, s.points_earned, s.points_rate, s.points_multiplier,
+                   s.amount, s.discount_amount,
+                   CASE WHEN (v.program).is_active THEN v.program END AS program,
+                   CASE WHEN (v.program).is_active THEN v.program_id END AS program_id,
+                   CASE WHEN (v.previous).is_active AND s.at < v.since + interval '1 minute' THEN v.previous END
+                       AS previous,
+                   CASE WHEN v.program_id IS NULL THEN NULL
+                        WHEN r.first_tier IS NULL OR r.first_tier > s.at THEN 1
+                        WHEN r.last_change >= s.at THEN s.points_multiplier
+                        ELSE coalesce((loyalty_tier_for(v.program_id, (
+                            SELECT coalesce(sum(ledger_points_earned(e.transaction_type, e.points_change)), 0)
+                              FROM customer_loyalty_accounts a
+                              JOIN points_transactions e ON e.customer_loyalty_account_id = a.id
+                             WHERE a.customer_id = s.customer_id AND a.merchant_id = s.merchant_id
+                               AND e.created_at > s.at - interval '12 months' AND e.created_at < s.at
+                               AND e.transaction_id IS DISTINCT FROM s.id)::integer)).multiplier, 1)
+                   END AS multiplier
+              FROM (SELECT t.*, coalesce(e.created_at, t.completed_at) AS at
+                      FROM transactions t
+                      LEFT JOIN points_transactions e ON e.transaction_id = t.id AND e.transaction_type = 'earn'
+                     WHERE t.completed_at IS NOT NULL) s
+              LEFT JOIN versions v
+                     ON v.merchant_id = s.merchant_id AND s.at >= v.since AND s.at < v.until
+                    AND ((v.program).is_active OR ((v.previous).is_active AND s.at < v.since + interval '1 minute'))
+              LEFT JOIN tiers r ON r.program_id = v.program_id
+        ), gave AS (
+            SELECT j.*, coalesce(loyalty_sale_points(j.program, j.amount, j.discount_amount, j.multiplier), 0)
+                            AS points,
+                   loyalty_sale_points(j.previous, j.amount, j.discount_amount, j.multiplier) AS points_before
+              FROM judged j
         )
-        SELECT a.id, format('sale %s: %s points at %s a unit (x%s); its program gave %s at %s (x%s)',
-                            s.id, s.points_earned, s.points_rate, s.points_multiplier,
-                            coalesce(loyalty_sale_points(p.program, s.amount, s.discount_amount,
-                                                         coalesce(t.multiplier, 1)), 0),
-                            (p.program).points_per_dollar, coalesce(t.multiplier, 1))
-          FROM sales s
-          JOIN customer_loyalty_accounts a ON a.customer_id = s.customer_id AND a.merchant_id = s.merchant_id
-          LEFT JOIN active p ON p.id = s.id
-          LEFT JOIN tiered t ON t.id = s.id AND t.program_id = (p.program).id AND NOT t.changed
-          LEFT JOIN (SELECT DISTINCT id FROM tiered) had_tiers ON had_tiers.id = s.id
-         WHERE CASE WHEN p.id IS NULL
-                    THEN (s.points_rate, s.points_multiplier, s.points_earned) IS DISTINCT FROM (NULL, NULL, 0)
-                    ELSE NOT EXISTS (SELECT 1 FROM active q
-                                      WHERE q.id = s.id AND s.points_rate = (q.program).points_per_dollar
-                                        AND s.points_earned = loyalty_sale_points(q.program, s.amount,
-                                                                                  s.discount_amount,
-                                                                                  s.points_multiplier))
-                         -- without tiers by then, x1; with tiers unchanged since, theirs
-                         OR s.points_multiplier <> coalesce(t.multiplier, CASE WHEN had_tiers.id IS NULL THEN 1
-                                                                               ELSE s.points_multiplier END)
-               END
+        SELECT (SELECT a.id FROM customer_loyalty_accounts a
+                 WHERE a.customer_id = g.customer_id AND a.merchant_id = g.merchant_id),
+               format('sale %s: %s points at %s a unit (x%s); its program gave %s at %s (x%s)',
+                      g.id, g.points_earned, g.points_rate, g.points_multiplier, g.points,
+                      (g.program).points_per_dollar, CASE WHEN g.program_id IS NOT NULL THEN g.multiplier END)
+          FROM gave g
+         WHERE (g.points_rate, g.points_multiplier, g.points_earned)
+               IS DISTINCT FROM ((g.program).points_per_dollar,
+                                 CASE WHEN g.program_id IS NOT NULL THEN g.multiplier END, g.points)
+           AND ((g.previous).id IS NULL
+                OR (g.points_rate, g.points_multiplier, g.points_earned)
+                   IS DISTINCT FROM ((g.previous).points_per_dollar, g.multiplier, g.points_before))
     """,
 }
 

@@ -4,8 +4,8 @@
 function), a `CREATE OR REPLACE` statement under a header comment. A migration never reads
 it: it installs `<app>/sql/frozen/<name>.v<N>.sql`, a copy frozen when version N was made
 (`manage.py sqlmigration`), so a landed migration does the same forever and going backwards
-installs the version before. docs/architecture.md has the steps; loyalty_site's
-test_sql_files proves the migrated database equals the current files.
+installs the version before. docs/architecture.md has the steps;
+system/tests/test_sql_files.py proves the migrated database equals the current files.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """The database is the SQL files: every function, trigger and view has one current file, the
 migrated database holds exactly those, and migrations install frozen copies of them."""
 
+import io
 import re
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from system import sqlfiles
@@ -73,3 +75,31 @@ def test_a_trigger_that_differs_from_its_file_is_named():
     assert differences() == [
         "merchants_audit in the database differs from merchants/sql/merchants_audit.sql (freeze it and migrate)"
     ]
+
+
+def test_sqlmigration_freezes_changed_files_and_writes_their_migration(monkeypatch, tmp_path):
+    app = tmp_path / "loyalty"
+    (app / "sql").mkdir(parents=True)
+    (app / "migrations").mkdir()
+    current = app / "sql" / "double_points.sql"
+    current.write_text(
+        "-- Twice the points.\n"
+        "CREATE OR REPLACE FUNCTION double_points(p integer) RETURNS integer LANGUAGE sql AS $$ SELECT 2 * p $$;\n"
+    )
+    monkeypatch.setattr(sqlfiles, "ROOT", tmp_path)
+
+    call_command("sqlmigration", "loyalty", name="double_points", stdout=io.StringIO())
+    assert (app / "sql" / "frozen" / "double_points.v1.sql").read_text() == current.read_text()
+    [first] = (app / "migrations").glob("*_double_points.py")
+    assert 'install("loyalty", "double_points", 1, reverse=\'DROP FUNCTION double_points(integer);\')' in (
+        first.read_text()
+    )
+    compile(first.read_text(), str(first), "exec")
+
+    current.write_text(current.read_text().replace("2 * p", "3 * p"))
+    call_command("sqlmigration", "loyalty", name="triple_points", stdout=io.StringIO())
+    assert "3 * p" in (app / "sql" / "frozen" / "double_points.v2.sql").read_text()
+    [second] = (app / "migrations").glob("*_triple_points.py")
+    assert 'install("loyalty", "double_points", 2, reverse=1)' in second.read_text()
+    with pytest.raises(CommandError, match="no SQL file of loyalty differs"):
+        call_command("sqlmigration", "loyalty", stdout=io.StringIO())

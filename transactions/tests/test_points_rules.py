@@ -334,6 +334,7 @@ def test_the_tier_counts_points_earned_in_the_last_12_months_less_refunds(mercha
     sql("SET LOCAL session_replication_role = replica")  # the ledger is append-only: back-date it past that
     sql("UPDATE points_transactions SET created_at = now() - interval '13 months' WHERE transaction_id = %s", [old.pk])
     sql("UPDATE transactions SET completed_at = now() - interval '13 months' WHERE id = %s", [old.pk])
+    sql("UPDATE loyalty_programs SET created_at = now() - interval '14 months' WHERE id = %s", [program.pk])
     sql("SET LOCAL session_replication_role = origin")
     refunded = complete_sale(merchant=merchant, customer=customer, amount="40.00")
     refund(refunded)

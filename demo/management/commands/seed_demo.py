@@ -286,8 +286,8 @@ class DemoLoader:
                 " business_phone, created_at, updated_at) VALUES (%s, %s, %s, %s, %s, '+1 555 0100', "
                 " now() - interval '2 years', now()) RETURNING id), "
                 "p AS (INSERT INTO loyalty_programs (merchant_id, name, description, points_per_dollar, "
-                " min_redemption_points, point_value, max_redemption_percent, points_expiry_days) "
-                " SELECT id, %s, %s, %s, 100, %s, 50, 365 FROM m) "
+                " min_redemption_points, point_value, max_redemption_percent, points_expiry_days, created_at) "
+                " SELECT id, %s, %s, %s, 100, %s, 50, 365, now() - interval '2 years' FROM m) "
                 "INSERT INTO seed_menu SELECT m.id, x.product, x.sku, x.price FROM m, "
                 " unnest(%s::text[], %s::text[], %s::numeric[]) AS x(product, sku, price)",
                 [
@@ -314,7 +314,8 @@ class DemoLoader:
                 " SELECT 'Shop ' || i, 'retail', 'shop' || i || '@merchants.demo', "
                 "        (%s::text[])[1 + i %% %s], (%s::text[])[1 + i %% %s], now() - interval '2 years', now() "
                 "   FROM generate_series(%s::int, %s::int) i RETURNING id) "
-                "INSERT INTO loyalty_programs (merchant_id, name, points_per_dollar) SELECT id, 'Rewards', 1 FROM m",
+                "INSERT INTO loyalty_programs (merchant_id, name, points_per_dollar, created_at) "
+                "SELECT id, 'Rewards', 1, now() - interval '2 years' FROM m",
                 [zones, len(zones), currencies, len(currencies), len(named) + 1, count],
             )
         # Merchants whose programs earn alike, in the same kind of currency, share a price list.

@@ -6,8 +6,8 @@ from loyalty.integrity import ledger_problems
 class Command(BaseCommand):
     help = (
         "Check every account: points and totals equal the sums of its ledger, its lots hold its balance and "
-        "none is over-consumed, and each sale's points and refunds match its ledger rows. Names each broken "
-        "account and exits non-zero."
+        "none is over-consumed, each sale's points and refunds match its ledger rows, and each sale's points, rate "
+        "and multiplier are what its program and tier gave then. Names each broken account and exits non-zero."
     )
 
     def handle(self, *args, **options):

@@ -7,6 +7,8 @@ frozen as the next version, `<app>/sql/frozen/<name>.v<N>.sql`, and a new migrat
 app installs those versions (going backwards: the versions before, or a DROP for a new object).
 """
 
+import re
+
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
@@ -41,6 +43,9 @@ NEW_OBJECT = """
     SELECT 3, format('DROP VIEW %%s;', c.relname) FROM pg_class c
      WHERE c.relname = %(name)s AND c.relkind = 'v' AND c.relnamespace = 'public'::regnamespace
 """
+
+
+FUNCTION = re.compile(r"^CREATE OR REPLACE FUNCTION", re.M)
 
 
 class _Undo(Exception):
@@ -93,7 +98,11 @@ class Command(BaseCommand):
         kinds, drops = {}, {}
         try:
             with transaction.atomic(), connection.cursor() as cursor:
-                for object_name in names:
+                # functions first: a new trigger may call a new function
+                functions_first = sorted(
+                    names, key=lambda n: not FUNCTION.search(sqlfiles.current_path(app, n).read_text())
+                )
+                for object_name in functions_first:
                     cursor.execute(sqlfiles.current_path(app, object_name).read_text())
                     cursor.execute(NEW_OBJECT, {"name": object_name})
                     rows = cursor.fetchall()
