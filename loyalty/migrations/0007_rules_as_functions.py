@@ -1,6 +1,7 @@
 """Each rule of points once, as a SQL function the triggers, rebuilds, checks and demo loader call:
 which ledger rows count as earned and as redeemed, a sale's points, the redemption discount and its
-limit, a lot's expiry. The ledger's trigger, the lots' backfill and the 12-month points use them."""
+limit, a lot's expiry. The ledger's trigger, the lots' backfill and the 12-month points use them;
+create_missing_points_lots() takes the notice its lots get (30 days, or none for a load of history)."""
 
 from django.db import migrations
 
@@ -34,7 +35,7 @@ class Migration(migrations.Migration):
             "loyalty",
             "loyalty_lot_expiry",
             1,
-            reverse="DROP FUNCTION loyalty_lot_expiry(loyalty_programs, timestamptz);",
+            reverse="DROP FUNCTION loyalty_lot_expiry(integer, timestamptz);",
         ),
         install(
             "loyalty",
@@ -55,6 +56,10 @@ class Migration(migrations.Migration):
             reverse="DROP FUNCTION loyalty_sale_points(loyalty_programs, numeric, numeric, numeric);",
         ),
         install("loyalty", "apply_points_change", 3, reverse=2),
+        # A new argument, the notice its lots get: the function without it goes first, and comes back last.
+        migrations.RunSQL(
+            "DROP FUNCTION create_missing_points_lots();", "DROP FUNCTION create_missing_points_lots(interval);"
+        ),
         install("loyalty", "create_missing_points_lots", 2, reverse=1),
         install("loyalty", "loyalty_points_last_year", 2, reverse=1),
     ]

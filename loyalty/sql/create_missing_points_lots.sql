@@ -32,8 +32,9 @@ LANGUAGE sql AS $$
         INSERT INTO points_lots (customer_loyalty_account_id, entry_id, points, remaining, earned_at, expires_at)
         SELECT customer_loyalty_account_id, ranked.id, points_change,
                greatest(0, least(open_points, current_points - newer)), ranked.created_at,
-               CASE WHEN loyalty_lot_expiry(program, ranked.created_at) IS NOT NULL
-                    THEN greatest(loyalty_lot_expiry(program, ranked.created_at), now() + p_notice) END
+               CASE WHEN program.points_expiry_days IS NOT NULL
+                    THEN greatest(loyalty_lot_expiry(program.points_expiry_days, ranked.created_at), now() + p_notice)
+               END
           FROM ranked
           LEFT JOIN loyalty_programs program ON program.merchant_id = ranked.merchant_id AND program.is_active
         RETURNING 1

@@ -97,7 +97,7 @@ BEGIN
         INSERT INTO points_lots (customer_loyalty_account_id, entry_id, points, remaining, earned_at, expires_at)
         SELECT NEW.customer_loyalty_account_id, NEW.id, NEW.points_change,
                greatest(NEW.balance_after, 0) - greatest(before_points, 0), NEW.created_at,
-               loyalty_lot_expiry(p, NEW.created_at)
+               loyalty_lot_expiry(p.points_expiry_days, NEW.created_at)
           FROM (SELECT NULL) one
           LEFT JOIN loyalty_programs p ON p.merchant_id = account_merchant AND p.is_active;
     ELSE

@@ -1,21 +1,22 @@
--- Lots for accounts that have none (backfill of ledgers written before lots existed).
-CREATE OR REPLACE FUNCTION create_missing_points_lots() RETURNS integer LANGUAGE sql AS $$
+-- Lots for accounts that have none, as the ledger's trigger keeps them (the oldest points used
+-- first): the backfill of ledgers written before lots existed, and seed_demo's bulk load.
+CREATE OR REPLACE FUNCTION create_missing_points_lots(p_notice interval DEFAULT interval '30 days') RETURNS integer
+LANGUAGE sql AS $$
 -- Lots for accounts that have none (written before lots existed, or bulk-loaded), as the
 -- ledger's trigger would have kept them: a sale's take-backs use its own lot first, then the
 -- newest incoming points are the ones left (the oldest were used first). Each lot expires by
--- the merchant's program's current setting, and not within 30 days: points that never had an
--- expiry date get notice.
+-- the merchant's program's current setting, and not within p_notice: points that never had an
+-- expiry date get notice (NULL: none, for a load of history).
     WITH accounts AS (
-        SELECT a.id, a.current_points, p AS program
+        SELECT a.id, a.merchant_id, a.current_points
           FROM customer_loyalty_accounts a
-          LEFT JOIN loyalty_programs p ON p.merchant_id = a.merchant_id AND p.is_active
          WHERE NOT EXISTS (SELECT 1 FROM points_lots l WHERE l.customer_loyalty_account_id = a.id)
     ), taken_back AS (
         SELECT transaction_id, -sum(points_change) AS points
           FROM points_transactions WHERE transaction_type = 'reverse' AND points_change < 0 GROUP BY 1
     ), incoming AS (
         SELECT e.id, e.customer_loyalty_account_id, e.points_change, e.created_at, a.current_points,
-               a.program,
+               a.merchant_id,
                e.points_change - CASE WHEN e.transaction_type = 'earn'
                                       THEN least(coalesce(t.points, 0), e.points_change) ELSE 0 END AS open_points
           FROM points_transactions e
@@ -29,11 +30,13 @@ CREATE OR REPLACE FUNCTION create_missing_points_lots() RETURNS integer LANGUAGE
           FROM incoming
     ), written AS (
         INSERT INTO points_lots (customer_loyalty_account_id, entry_id, points, remaining, earned_at, expires_at)
-        SELECT customer_loyalty_account_id, id, points_change,
-               greatest(0, least(open_points, current_points - newer)), created_at,
-               CASE WHEN loyalty_lot_expiry(program, created_at) IS NOT NULL
-                    THEN greatest(loyalty_lot_expiry(program, created_at), now() + interval '30 days') END
+        SELECT customer_loyalty_account_id, ranked.id, points_change,
+               greatest(0, least(open_points, current_points - newer)), ranked.created_at,
+               CASE WHEN program.points_expiry_days IS NOT NULL
+                    THEN greatest(loyalty_lot_expiry(program.points_expiry_days, ranked.created_at), now() + p_notice)
+               END
           FROM ranked
+          LEFT JOIN loyalty_programs program ON program.merchant_id = ranked.merchant_id AND program.is_active
         RETURNING 1
     )
     SELECT count(*)::integer FROM written
