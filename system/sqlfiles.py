@@ -39,6 +39,16 @@ def frozen_versions(app: str, name: str) -> list[int]:
     return sorted(int(m.group(1)) for p in folder.glob(f"{name}.v*.sql") if (m := pattern.fullmatch(p.name)))
 
 
+def unfrozen(app: str) -> list[tuple[str, int | None]]:
+    """(name, its latest frozen version or None) of each of the app's files that differs from that copy."""
+    changed = []
+    for path in sorted((ROOT / app / "sql").glob("*.sql")):
+        versions = frozen_versions(app, path.stem)
+        if not versions or frozen(app, path.stem, versions[-1]) != path.read_text():
+            changed.append((path.stem, versions[-1] if versions else None))
+    return changed
+
+
 def current_files() -> dict[str, Path]:
     """Every object's current file, by object name."""
     files = {}

@@ -60,11 +60,7 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="sql", help="the migration's name, after its number")
 
     def handle(self, *args, app, name, **options):
-        changed = []
-        for path in sorted((sqlfiles.ROOT / app / "sql").glob("*.sql")):
-            versions = sqlfiles.frozen_versions(app, path.stem)
-            if not versions or sqlfiles.frozen(app, path.stem, versions[-1]) != path.read_text():
-                changed.append((path.stem, versions[-1] if versions else None))
+        changed = sqlfiles.unfrozen(app)
         if not changed:
             raise CommandError(f"no SQL file of {app} differs from its frozen copy")
         kinds, drops = self.new_objects(app, [n for n, v in changed if v is None])
