@@ -26,6 +26,9 @@ INSTALLED_APPS = [
     "django_filters",
     "axes",
     "ninja",  # its Swagger UI is then served from its own static files, not a CDN
+    "procrastinate.contrib.django",  # background jobs, kept in the same database
+    "django_prometheus",
+    "pgactivity",
     "loyalty_site",
     "merchants",
     "customers",
@@ -34,6 +37,7 @@ INSTALLED_APPS = [
     "analytics",
     "system",
     "api",
+    "operations",
     "demo",
 ]
 

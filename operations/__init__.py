@@ -1,0 +1,1 @@
+"""Running the platform: background jobs, backups, monitoring and maintenance (docs/architecture.md)."""
