@@ -68,7 +68,8 @@ def install(app: str, name: str, version: int, *, reverse: int | str) -> migrati
 
 
 # The definitions in the database, by object name: functions (all overloads of a name, extension
-# functions aside), triggers other than constraints', and views of the public schema.
+# functions aside), triggers other than constraints', and views of the public schema (an extension's
+# objects aside: pg_stat_statements' views, pgstattuple's functions).
 DEFINITIONS = """
     SELECT p.proname, string_agg(pg_get_functiondef(p.oid), E'\n' ORDER BY pg_get_function_identity_arguments(p.oid))
       FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -83,6 +84,7 @@ DEFINITIONS = """
     SELECT c.relname, pg_get_viewdef(c.oid)
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE n.nspname = 'public' AND c.relkind = 'v'
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
 """
 
 
