@@ -42,6 +42,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",  # first: times the whole request (/metrics)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "system.settings_store.SettingsPerRequestMiddleware",
@@ -54,6 +55,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",  # last
 ]
 
 ROOT_URLCONF = "loyalty_site.urls"
@@ -157,3 +159,9 @@ SITE_URL = env("SITE_URL", default="")  # e.g. https://loyalty.example.com, for 
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Loyalty <no-reply@loyalty.local>")
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+
+# /metrics (operations/metrics.py), in Prometheus' format: open to `Authorization: Bearer <METRICS_TOKEN>`
+# (when set) and to direct requests from METRICS_ALLOWED_NETWORKS (CIDRs, comma-separated; loopback by
+# default); anything else gets a 403. Behind a proxy, set a token: proxied requests never pass by address.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])

@@ -11,6 +11,7 @@ from loyalty.card_views import CardCodeView, CardLiveQRView, CardView, JoinView
 from loyalty.views import ProgramView, TierAddView, TierRemoveView
 from merchants.forms import PasswordResetForm
 from merchants.views import BusinessView, FlagsView, PosterView, StaffDeactivateView, StaffView, SwitchMerchantView
+from operations.metrics import metrics_view
 from transactions.counter_views import CheckoutView, ReceiptView, ScanResolveView, ScanView
 from transactions.views import TransactionDetailView, TransactionListView, TransactionRefundView
 
@@ -52,4 +53,5 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    path("metrics", metrics_view, name="metrics"),  # Prometheus; closed to the public (operations/metrics.py)
 ]
