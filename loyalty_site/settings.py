@@ -165,3 +165,29 @@ EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.
 # default); anything else gets a 403. Behind a proxy, set a token: proxied requests never pass by address.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
 METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+
+# Maintenance (operations/maintenance.py; `python manage.py maintenance`, and daily at MAINTENANCE_CRON, UTC).
+# ANALYZE: tables changed by more than MAINTENANCE_ANALYZE_FRACTION of their live rows (and at least
+# MAINTENANCE_ANALYZE_MIN_ROWS rows) since their last analyze; autovacuum's own trigger is 10%.
+# REINDEX CONCURRENTLY: btree indexes of MAINTENANCE_REINDEX_MIN_BYTES or more whose leaf pages are on
+# average less than MAINTENANCE_REINDEX_MIN_LEAF_DENSITY % full (a fresh index: about 90) or more than
+# MAINTENANCE_REINDEX_MAX_LEAF_FRAGMENTATION % out of order (pgstattuple's pgstatindex).
+# Archiving: audit logs older than MAINTENANCE_ARCHIVE_AUDIT_DAYS, scan logs older than
+# MAINTENANCE_ARCHIVE_SCAN_DAYS and, if MAINTENANCE_ARCHIVE_ANALYTICS_DAYS is above 0, the daily and hourly
+# figures older than that are written to gzip'd CSV files in ARCHIVE_DIR, then deleted
+# MAINTENANCE_ARCHIVE_BATCH_SIZE rows per transaction. `python manage.py load_archive FILE` loads one back.
+MAINTENANCE_CRON = env("MAINTENANCE_CRON", default="30 3 * * *")
+MAINTENANCE_ANALYZE_FRACTION = env.float("MAINTENANCE_ANALYZE_FRACTION", default=0.2)
+MAINTENANCE_ANALYZE_MIN_ROWS = env.int("MAINTENANCE_ANALYZE_MIN_ROWS", default=1000)
+MAINTENANCE_REINDEX_MIN_BYTES = env.int("MAINTENANCE_REINDEX_MIN_BYTES", default=8 * 1024 * 1024)
+MAINTENANCE_REINDEX_MIN_LEAF_DENSITY = env.float("MAINTENANCE_REINDEX_MIN_LEAF_DENSITY", default=50)
+MAINTENANCE_REINDEX_MAX_LEAF_FRAGMENTATION = env.float("MAINTENANCE_REINDEX_MAX_LEAF_FRAGMENTATION", default=90)
+MAINTENANCE_ARCHIVE_AUDIT_DAYS = env.int("MAINTENANCE_ARCHIVE_AUDIT_DAYS", default=730)
+MAINTENANCE_ARCHIVE_SCAN_DAYS = env.int("MAINTENANCE_ARCHIVE_SCAN_DAYS", default=365)
+MAINTENANCE_ARCHIVE_ANALYTICS_DAYS = env.int("MAINTENANCE_ARCHIVE_ANALYTICS_DAYS", default=0)  # 0: kept
+MAINTENANCE_ARCHIVE_BATCH_SIZE = env.int("MAINTENANCE_ARCHIVE_BATCH_SIZE", default=5000)
+# ARCHIVE_DIR must be the same directory (shared storage) for every machine that runs maintenance: a run
+# finishes the deletions of archives an interrupted run left there. Copy it off the machine like backups.
+ARCHIVE_DIR = Path(
+    env("ARCHIVE_DIR", default="") or Path(env("LOYALTY_DATA_DIR", default=str(BASE_DIR / ".data"))) / "archive"
+)
