@@ -176,7 +176,7 @@ METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.
 # MAINTENANCE_ARCHIVE_SCAN_DAYS and, if MAINTENANCE_ARCHIVE_ANALYTICS_DAYS is above 0, the daily and hourly
 # figures older than that are written to gzip'd CSV files in ARCHIVE_DIR, then deleted
 # MAINTENANCE_ARCHIVE_BATCH_SIZE rows per transaction. `python manage.py load_archive FILE` loads one back.
-MAINTENANCE_CRON = env("MAINTENANCE_CRON", default="30 3 * * *")
+MAINTENANCE_CRON = env("MAINTENANCE_CRON", default="50 3 * * *")
 MAINTENANCE_ANALYZE_FRACTION = env.float("MAINTENANCE_ANALYZE_FRACTION", default=0.2)
 MAINTENANCE_ANALYZE_MIN_ROWS = env.int("MAINTENANCE_ANALYZE_MIN_ROWS", default=1000)
 MAINTENANCE_REINDEX_MIN_BYTES = env.int("MAINTENANCE_REINDEX_MIN_BYTES", default=8 * 1024 * 1024)

@@ -518,9 +518,9 @@ def load_archive(data_file: Path) -> Loaded:
 # THE DAILY JOB -----------------------------------------------------------------------------------
 
 
-@app.periodic(cron=settings.MAINTENANCE_CRON, periodic_id="maintenance")
+@app.periodic(cron=settings.MAINTENANCE_CRON)
 @app.task(
-    name="maintenance",
+    name="operations.maintenance",
     queueing_lock="maintenance",
     lock="maintenance",
     retry=RetryStrategy(max_attempts=3, wait=600),

@@ -12,6 +12,7 @@ from operator import itemgetter
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, IntegrityError, connection, transaction
+from procrastinate.contrib.django import app
 
 from operations.maintenance import run_maintenance, sha256_of
 from system.testing import sql
@@ -246,11 +247,25 @@ def test_without_pgstattuple_reindexing_is_skipped_and_says_why(tmp_path):
 
 
 def test_the_daily_job_is_periodic_and_queued_once():
-    from procrastinate.contrib.django import app
-
-    task = app.tasks["maintenance"]
+    task = app.tasks["operations.maintenance"]
     assert (task.queueing_lock, task.lock) == ("maintenance", "maintenance")
-    assert [p.cron for p in app.periodic_registry.periodic_tasks.values() if p.task is task] == ["30 3 * * *"]
+    assert [p.cron for p in app.periodic_registry.periodic_tasks.values() if p.task is task] == ["50 3 * * *"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_job_archives_in_a_real_worker(merchant, settings, tmp_path):
+    from system.testing import clear_jobs, run_jobs
+
+    clear_jobs()
+    settings.ARCHIVE_DIR = tmp_path
+    old = [audit_row(800), scan_row(merchant, 400)]
+    job_id = app.tasks["operations.maintenance"].defer(timestamp=0)
+
+    run_jobs()
+
+    assert sql("SELECT status FROM procrastinate_jobs WHERE id = %s", [job_id]) == [("succeeded",)]
+    assert sorted(archived_ids(tmp_path / "audit_logs") + archived_ids(tmp_path / "qr_scan_logs")) == sorted(old)
+    assert rows_of("audit_logs", old) == {} and rows_of("qr_scan_logs", old) == {}
 
 
 @pytest.fixture
