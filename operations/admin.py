@@ -21,6 +21,7 @@ from operations import monitoring
 from operations.models import Database, DatabaseAction, SizeSnapshot
 from system.admin import ReadOnlyAdmin
 
+ONE_DAY = datetime.timedelta(days=1)
 CHART_TABLES = 8  # the largest tables drawn one by one; the rest as "other tables"
 
 
@@ -40,12 +41,16 @@ def size_chart(snapshots: list[SizeSnapshot]) -> str:
     if other:
         series.append(("other tables", other))
     figure = go.Figure(layout={**LAYOUT, "height": 360, "title": {"text": "Table sizes with their indexes (MB)"}})
+    xaxis = {"type": "date", "tickformat": "%b %d", "gridcolor": "#eee"}
+    if days and (days[-1] - days[0]).days < 7:  # a few days: whole days, not hours, on the axis
+        xaxis.update(dtick=86_400_000, range=[(days[0] - ONE_DAY).isoformat(), (days[-1] + ONE_DAY).isoformat()])
+    figure.update_layout(xaxis=xaxis)
     for name, sizes in series:
         figure.add_scatter(
             x=[day.isoformat() for day in days],
             y=[round(sizes.get(day, 0) / 1_000_000, 2) for day in days],
             name=name,
-            mode="lines",
+            mode="lines+markers",
             stackgroup="sizes",
             hovertemplate="%{x}: %{y:,.2f} MB<extra>" + name + "</extra>",
         )
@@ -96,6 +101,10 @@ class DatabaseAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_model_perms(self, request):
+        # the admin's index links the section as "View": there is no row to change
+        return {"view": self.has_view_permission(request)}
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
@@ -194,7 +203,7 @@ class DatabaseAdmin(admin.ModelAdmin):
             raise PermissionDenied
         backends = monitoring.activity()
         for row in backends:
-            row["query_age_text"] = age(row["query_age"])
+            row["state_age_text"] = age(row["state_age"])
             row["transaction_age_text"] = age(row["transaction_age"])
         return self._render(request, "activity", {"backends": backends, "locks": monitoring.locks()})
 

@@ -258,7 +258,7 @@ def activity() -> list[dict]:
         """
         SELECT a.pid, a.usename AS user_name, a.application_name, a.client_addr::text AS client_addr,
                a.backend_type, a.state, a.wait_event_type, a.wait_event,
-               a.backend_start, a.xact_start, a.query_start, now() - a.query_start AS query_age,
+               a.backend_start, a.xact_start, a.query_start, now() - a.state_change AS state_age,
                now() - a.xact_start AS transaction_age, pg_blocking_pids(a.pid) AS blocked_by, a.query
           FROM pg_stat_activity a
          WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
