@@ -12,7 +12,7 @@ from loyalty.views import ProgramView, TierAddView, TierRemoveView
 from merchants.forms import PasswordResetForm
 from merchants.views import BusinessView, FlagsView, PosterView, StaffDeactivateView, StaffView, SwitchMerchantView
 from operations.metrics import metrics_view
-from transactions.counter_views import CheckoutView, ReceiptView, ScanResolveView, ScanView
+from transactions.counter_views import CheckoutView, ReceiptView, ScanPauseLiftView, ScanResolveView, ScanView
 from transactions.views import TransactionDetailView, TransactionListView, TransactionRefundView
 
 urlpatterns = [
@@ -21,6 +21,7 @@ urlpatterns = [
     # The counter shows a scanned customer's figures here, which analytics keeps: passed in from this layer.
     path("scan/resolve/", ScanResolveView.as_view(member_at=member_at), name="scan_resolve"),
     path("scan/checkout/", CheckoutView.as_view(member_at=member_at), name="checkout"),
+    path("scan/pauses/lift/", ScanPauseLiftView.as_view(), name="scan_pause_lift"),
     path("scan/receipt/<uuid:pk>/", ReceiptView.as_view(), name="receipt"),
     path("transactions/", TransactionListView.as_view(), name="transactions"),
     path("transactions/<uuid:pk>/", TransactionDetailView.as_view(), name="transaction"),

@@ -1,5 +1,6 @@
 """The counter page: scan a card, take the sale, show the receipt."""
 
+from django.contrib import messages
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -7,12 +8,12 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from loyalty import selectors as loyalty_selectors
-from merchants.access import MerchantRequiredMixin
+from merchants.access import MANAGERS, MerchantRequiredMixin
 from system.settings_store import setting
 from transactions import selectors
 from transactions.forms import CheckoutForm, ItemFormSet
 from transactions.services.checkout import Checkout, CheckoutError, Item, checkout_complete
-from transactions.services.scan import scan_resolve
+from transactions.services.scan import ScanPauseError, scan_pause_lift, scan_pauses, scan_resolve
 from transactions.views import CashierTodayMixin
 
 
@@ -60,10 +61,33 @@ def counter_context(merchant, *, form=None, items=None, customer=None, member_at
 
 
 class ScanView(MerchantRequiredMixin, TemplateView):
+    """The counter; owners and managers also see the scan pauses running here, each with a button to lift it."""
+
     template_name = "transactions/scan.html"
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(**counter_context(self.merchant), **kwargs)
+        pauses = scan_pauses(merchant=self.merchant) if self.membership.role in MANAGERS else []
+        return super().get_context_data(**counter_context(self.merchant), pauses=pauses, **kwargs)
+
+
+class ScanPauseLiftView(MerchantRequiredMixin, View):
+    """POST {kind: user|address, name: the user's id or the address}: lift that scan pause here."""
+
+    roles = MANAGERS
+
+    def post(self, request):
+        try:
+            lift = scan_pause_lift(
+                merchant=self.merchant,
+                acting_user=request.user,
+                kind=request.POST.get("kind", ""),
+                name=request.POST.get("name", ""),
+            )
+        except ScanPauseError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, f"Scanning resumes for {lift.scanned_by or lift.ip_address}.")
+        return redirect("scan")
 
 
 class CustomerPanelMixin:

@@ -247,3 +247,40 @@ class TransactionRefund(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.amount}"
+
+
+class ScanPauseLift(UUIDModel):
+    """An owner, a manager or a platform admin lifted the scan pause of a user, or of an address, at a merchant:
+    the failed scans before it no longer count (transactions/services/scan.py)."""
+
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="+", db_index=False)
+    scanned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        help_text="The user whose pause was lifted.",
+    )
+    ip_address = models.GenericIPAddressField(null=True, blank=True, help_text="The address whose pause was lifted.")
+    lifted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "scan_pause_lifts"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(scanned_by__isnull=False) | models.Q(ip_address__isnull=False),
+                name="scan_pause_lifts_user_or_address",
+                violation_error_message="A lift names the user or the address whose pause it lifts.",
+            )
+        ]
+        indexes = [
+            # The latest lift of a user, or of an address, here: read at every scan.
+            models.Index(fields=["merchant", "scanned_by", "-created_at"], name="spl_user_idx"),
+            models.Index(fields=["merchant", "ip_address", "-created_at"], name="spl_address_idx"),
+        ]
+
+    def __str__(self):
+        return f"lift of {self.scanned_by or self.ip_address}"

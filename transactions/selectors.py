@@ -120,26 +120,61 @@ def card_token_used(*, customer, token: str) -> bool:
     return QRScanLog.objects.filter(customer=customer, scanned_code=token, scan_result="success").exists()
 
 
+# Failed scans count from the latest lift of the pause of their user, or of their address, here (scan_pause_lifts).
 _FAILED_SCANS_SQL = """
     SELECT 'user', min(created_at) FROM qr_scan_logs
      WHERE merchant_id = %(merchant)s AND scanned_by_id = %(user)s AND created_at >= %(since)s
        AND scan_result NOT IN ('success', 'rate_limited')
+       AND created_at > coalesce((SELECT max(l.created_at) FROM scan_pause_lifts l
+                                   WHERE l.merchant_id = %(merchant)s AND l.scanned_by_id = %(user)s), '-infinity')
      GROUP BY scanned_code
      UNION ALL
     SELECT 'address', min(created_at) FROM qr_scan_logs
      WHERE merchant_id = %(merchant)s AND ip_address = %(ip)s AND created_at >= %(since)s
        AND scan_result NOT IN ('success', 'rate_limited')
+       AND created_at > coalesce((SELECT max(l.created_at) FROM scan_pause_lifts l
+                                   WHERE l.merchant_id = %(merchant)s AND l.ip_address = %(ip)s), '-infinity')
      GROUP BY scanned_code
 """
 
 
 def failed_scans(*, merchant: Merchant, since: datetime, user, ip_address: str | None) -> dict[str, list[datetime]]:
-    """When the distinct wrong codes of `user`, and of `ip_address`, were first read since `since` (one query)."""
+    """When the distinct wrong codes of `user`, and of `ip_address`, were first read since `since` and since the
+    latest lift of their pause (one query)."""
     found = {"user": [], "address": []}
     with connection.cursor() as cursor:
         cursor.execute(_FAILED_SCANS_SQL, {"merchant": merchant.pk, "user": user.pk, "ip": ip_address, "since": since})
         for who, first in cursor.fetchall():
             found[who].append(first)
+    return found
+
+
+_FAILED_SCANS_HERE_SQL = """
+    SELECT 'user', s.scanned_by_id::text, min(s.created_at) FROM qr_scan_logs s
+     WHERE s.merchant_id = %(merchant)s AND s.scanned_by_id IS NOT NULL AND s.created_at >= %(since)s
+       AND s.scan_result NOT IN ('success', 'rate_limited')
+       AND s.created_at > coalesce((SELECT max(l.created_at) FROM scan_pause_lifts l
+                                     WHERE l.merchant_id = s.merchant_id AND l.scanned_by_id = s.scanned_by_id),
+                                   '-infinity')
+     GROUP BY s.scanned_by_id, s.scanned_code
+     UNION ALL
+    SELECT 'address', host(s.ip_address), min(s.created_at) FROM qr_scan_logs s
+     WHERE s.merchant_id = %(merchant)s AND s.ip_address IS NOT NULL AND s.created_at >= %(since)s
+       AND s.scan_result NOT IN ('success', 'rate_limited')
+       AND s.created_at > coalesce((SELECT max(l.created_at) FROM scan_pause_lifts l
+                                     WHERE l.merchant_id = s.merchant_id AND l.ip_address = s.ip_address),
+                                   '-infinity')
+     GROUP BY s.ip_address, s.scanned_code
+"""
+
+
+def failed_scans_here(*, merchant: Merchant, since: datetime) -> dict[tuple[str, str], list[datetime]]:
+    """failed_scans() of every user and address at `merchant`: {("user", user id) or ("address", ip): times}."""
+    found = {}
+    with connection.cursor() as cursor:
+        cursor.execute(_FAILED_SCANS_HERE_SQL, {"merchant": merchant.pk, "since": since})
+        for who, name, first in cursor.fetchall():
+            found.setdefault((who, name), []).append(first)
     return found
 
 

@@ -1,20 +1,24 @@
 """The counter's scans: a scanned code or card token becomes a customer, every attempt is logged, and too
 many failed scans pause scanning."""
 
+import ipaddress
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from customers import tokens
 from customers.models import Customer
-from merchants.models import Merchant, User
+from merchants.access import MANAGERS
+from merchants.models import Merchant, MerchantStaff, User
 from system import codes
+from system.audit import set_acting_user
 from system.db import columns, from_row
 from system.models import QRScanLog
 from system.settings_store import setting, settings_of
 from transactions import selectors
+from transactions.models import ScanPauseLift
 
 Result = QRScanLog.Result
 
@@ -31,24 +35,119 @@ class ScanOutcome:
         return self.result == Result.SUCCESS
 
 
+class ScanPauseError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """The scan rate limits: a user's allowance of failed scans in `window`, and how long a pause lasts."""
+
+    allowed: dict[str, int]
+    window: timedelta
+    block: timedelta
+
+    @classmethod
+    def now(cls) -> "_Limits":
+        limit, window_minutes, block_minutes = settings_of(
+            "scan.max_failures", "scan.failure_window_minutes", "scan.block_minutes"
+        )
+        return cls(
+            {"user": limit, "address": 3 * limit}, timedelta(minutes=window_minutes), timedelta(minutes=block_minutes)
+        )
+
+    def paused_until(self, who: str, times: list[datetime], now: datetime) -> datetime | None:
+        """When the pause that these failed scans (the first read of each wrong code) caused ends, if it runs now."""
+        times, allowed = sorted(times), self.allowed[who]
+        ends = [
+            times[i] + self.block
+            for i in range(allowed - 1, len(times))
+            if times[i] - times[i - allowed + 1] <= self.window and now - times[i] <= self.block
+        ]
+        return max(ends, default=None)
+
+
 def scan_is_rate_limited(*, merchant: Merchant, user: User, ip_address: str | None) -> bool:
-    """Too many failed scans by this user, or from this address, in a short window: paused for a while.
+    """Too many failed scans by this user, or from this address, in a short window: paused for a while, or until
+    an owner, a manager or a platform admin lifts the pause (scan_pause_lift).
 
     The same wrong code read again and again (a camera resting on it) counts once; an address,
     which a shop's devices share, has three times a user's allowance.
     """
-    limit, window_minutes, block_minutes = settings_of(
-        "scan.max_failures", "scan.failure_window_minutes", "scan.block_minutes"
+    limits, now = _Limits.now(), timezone.now()
+    found = selectors.failed_scans(
+        merchant=merchant, since=now - limits.window - limits.block, user=user, ip_address=ip_address
     )
-    window, block = timedelta(minutes=window_minutes), timedelta(minutes=block_minutes)
-    now = timezone.now()
-    found = selectors.failed_scans(merchant=merchant, since=now - window - block, user=user, ip_address=ip_address)
-    for who, allowed in (("user", limit), ("address", 3 * limit)):
-        times = sorted(found[who])
-        for i in range(allowed - 1, len(times)):
-            if times[i] - times[i - allowed + 1] <= window and now - times[i] <= block:
-                return True
-    return False
+    return any(limits.paused_until(who, found[who], now) for who in ("user", "address"))
+
+
+@dataclass
+class ScanPause:
+    """A user, or an address, whose scans are paused at a merchant until `until`."""
+
+    kind: str  # "user" or "address"
+    name: str  # the user's id, or the address
+    until: datetime
+    user: User | None = None
+
+    def __str__(self):
+        return self.user.email if self.user else f"the address {self.name}"
+
+
+def scan_pauses(*, merchant: Merchant) -> list[ScanPause]:
+    """The scan pauses running at `merchant`, the longest first."""
+    limits, now = _Limits.now(), timezone.now()
+    found = selectors.failed_scans_here(merchant=merchant, since=now - limits.window - limits.block)
+    pauses = [
+        ScanPause(kind, name, until)
+        for (kind, name), times in found.items()
+        if (until := limits.paused_until(kind, times, now))
+    ]
+    users = {str(pk): user for pk, user in User.objects.in_bulk([p.name for p in pauses if p.kind == "user"]).items()}
+    for pause in pauses:
+        pause.user = users.get(pause.name)
+    return sorted(pauses, key=lambda p: (p.until, p.kind, p.name), reverse=True)
+
+
+def may_lift_scan_pauses(*, merchant: Merchant, user: User) -> bool:
+    """An owner or a manager of `merchant`, or a platform admin allowed to lift pauses."""
+    if user.has_perm("transactions.add_scanpauselift"):
+        return True
+    return MerchantStaff.objects.filter(merchant=merchant, user=user, is_active=True, role__in=MANAGERS).exists()
+
+
+def _same_address(a: str, b: str) -> bool:
+    try:
+        return ipaddress.ip_address(a) == ipaddress.ip_address(b)
+    except ValueError:
+        return False
+
+
+@transaction.atomic
+def scan_pause_lift(*, merchant: Merchant, acting_user: User, kind: str, name: str) -> ScanPauseLift:
+    """Lift the running scan pause of a user (`kind` "user", `name` their id) or of an address ("address", the
+    address) at `merchant`: its failed scans so far stop counting there, and nowhere else. Recorded in
+    scan_pause_lifts and audit_logs. Raises ScanPauseError for someone who may not, or when no such pause runs."""
+    if not may_lift_scan_pauses(merchant=merchant, user=acting_user):
+        raise ScanPauseError("Only an owner or a manager of this merchant can lift a scan pause.")
+    name = str(name).strip()
+    pause = next(
+        (
+            p
+            for p in scan_pauses(merchant=merchant)
+            if p.kind == kind and (str(p.name) == name if kind == "user" else _same_address(p.name, name))
+        ),
+        None,
+    )
+    if pause is None:
+        raise ScanPauseError("No such scan pause is running here: it may have ended or been lifted already.")
+    set_acting_user(acting_user)
+    return ScanPauseLift.objects.create(
+        merchant=merchant,
+        scanned_by=pause.user if kind == "user" else None,
+        ip_address=pause.name if kind == "address" else None,
+        lifted_by=acting_user,
+    )
 
 
 def _identify(merchant: Merchant, text: str) -> ScanOutcome:
@@ -104,7 +203,8 @@ def scan_resolve(
     if scan_is_rate_limited(merchant=merchant, user=user, ip_address=ip_address):
         outcome = ScanOutcome(
             Result.RATE_LIMITED,
-            f"Too many failed scans: scanning is paused for up to {setting('scan.block_minutes')} minutes.",
+            f"Too many failed scans: scanning is paused for up to {setting('scan.block_minutes')} minutes,"
+            " or until an owner or a manager lifts the pause on the counter page.",
         )
     else:
         outcome = _identify(merchant, text)
