@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from analytics.models import CustomerVisit, MerchantDailyAnalytics, MerchantHourlyAnalytics
-from system.admin import ReadOnlyAdmin
+from system.admin import MerchantFilter, ReadOnlyAdmin
 
 
 @admin.register(MerchantDailyAnalytics)
@@ -20,27 +20,28 @@ class MerchantDailyAnalyticsAdmin(ReadOnlyAdmin):
         "total_refunds",
         "average_transaction_value",
     ]
-    list_filter = ["date"]
+    list_filter = [MerchantFilter, "date"]
     search_fields = ["merchant__business_name", "=merchant__merchant_code"]
     list_select_related = ["merchant"]
-    date_hierarchy = "date"
+    ordering = ["-date"]
     show_full_result_count = False
 
 
 @admin.register(CustomerVisit)
 class CustomerVisitAdmin(ReadOnlyAdmin):
     list_display = ["visit_date", "customer", "merchant", "visit_count", "total_spent", "last_visit_at"]
-    list_filter = ["visit_date"]
+    list_filter = [MerchantFilter, "visit_date"]
     search_fields = ["=customer__customer_code", "=merchant__merchant_code"]
     list_select_related = ["customer", "merchant"]
-    date_hierarchy = "visit_date"
+    ordering = ["-visit_date"]
     show_full_result_count = False
 
 
 @admin.register(MerchantHourlyAnalytics)
 class MerchantHourlyAnalyticsAdmin(ReadOnlyAdmin):
     list_display = ["date", "hour", "merchant", "total_transactions"]
-    list_filter = ["date"]
+    list_filter = [MerchantFilter, "date"]
     search_fields = ["=merchant__merchant_code"]
     list_select_related = ["merchant"]
+    ordering = ["-date", "-hour"]
     show_full_result_count = False

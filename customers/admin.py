@@ -25,4 +25,5 @@ class CustomerAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
+    ordering = ["-created_at"]
     show_full_result_count = False

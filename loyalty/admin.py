@@ -4,7 +4,7 @@ from django.shortcuts import redirect
 
 from loyalty.models import CustomerLoyaltyAccount, LoyaltyProgram, LoyaltyTier, PointsLot, PointsTransaction
 from loyalty.services import AdjustmentError, points_adjust
-from system.admin import ReadOnlyAdmin
+from system.admin import MerchantFilter, ReadOnlyAdmin
 
 
 class LoyaltyTierInline(admin.TabularInline):
@@ -26,7 +26,8 @@ class LoyaltyProgramAdmin(admin.ModelAdmin):
         "points_expiry_days",
         "is_active",
     ]
-    list_filter = ["is_active", "rounding"]
+    list_filter = [MerchantFilter, "is_active", "rounding"]
+    ordering = ["-created_at"]
     search_fields = ["name", "merchant__business_name", "=merchant__merchant_code"]
     autocomplete_fields = ["merchant"]
 
@@ -46,6 +47,8 @@ class CustomerLoyaltyAccountAdmin(admin.ModelAdmin):
     ]
     search_fields = ["=customer__customer_code", "customer__email", "=merchant__merchant_code"]
     list_select_related = ["customer", "merchant"]
+    list_filter = [MerchantFilter]
+    ordering = ["-created_at"]
     readonly_fields = [
         "customer",
         "merchant",
@@ -143,6 +146,7 @@ class LoyaltyTierAdmin(admin.ModelAdmin):
     search_fields = ["name", "program__name", "=program__merchant__merchant_code"]
     list_select_related = ["program__merchant"]
     autocomplete_fields = ["program"]
+    ordering = ["-created_at"]
 
 
 class LotForm(forms.ModelForm):

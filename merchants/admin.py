@@ -3,6 +3,7 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from merchants.models import Merchant, MerchantStaff, User
+from system.admin import MerchantFilter
 
 
 class MerchantStaffInline(admin.TabularInline):
@@ -27,14 +28,17 @@ class MerchantAdmin(admin.ModelAdmin):
     search_fields = ["business_name", "business_email", "=merchant_code"]
     readonly_fields = ["merchant_code", "created_at", "updated_at"]
     inlines = [MerchantStaffInline]
+    ordering = ["-created_at"]
 
 
 @admin.register(MerchantStaff)
 class MerchantStaffAdmin(admin.ModelAdmin):
     list_display = ["user", "merchant", "role", "is_active"]
-    list_filter = ["role", "is_active"]
+    list_filter = [MerchantFilter, "role", "is_active"]
     search_fields = ["user__email", "merchant__business_name", "=merchant__merchant_code"]
     autocomplete_fields = ["user", "merchant"]
+    list_select_related = ["user", "merchant"]
+    ordering = ["-created_at"]
 
 
 class UserCreationForm(auth_forms.BaseUserCreationForm):
@@ -53,7 +57,7 @@ class UserChangeForm(auth_forms.UserChangeForm):
 class UserAdmin(BaseUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
-    ordering = ["email"]
+    ordering = ["-date_joined"]
     list_display = ["email", "first_name", "last_name", "is_staff", "is_active", "last_login"]
     search_fields = ["email", "first_name", "last_name"]
     fieldsets = [

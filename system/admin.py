@@ -1,8 +1,21 @@
-"""The platform's settings and logs in the admin, and the admin base of every app's logs and ledgers."""
+"""The platform's settings and logs in the admin, and the admin base of every app's logs and ledgers.
 
-from django.contrib import admin
+Every list is newest first. The logs hold millions of rows, so their filters never read the log to list their
+choices (no SELECT DISTINCT, no date hierarchy): merchants come from the merchants table, audited tables from the
+catalog, and a record or customer is chosen by its id (a link in the list, or the search box), which an index finds.
+"""
 
+import ipaddress
+import uuid
+
+from django.contrib import admin, messages
+from django.db import connection
+from django.db.models import Q
+from django.utils.html import format_html
+
+from system import codes
 from system.models import AuditLog, FraudFlag, QRScanLog, SystemSetting
+from system.settings_store import KNOWN
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -18,42 +31,220 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+def as_uuid(text) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(text).strip())
+    except ValueError:
+        return None
+
+
+class MerchantFilter(admin.SimpleListFilter):
+    """The merchants by name, read from the merchants table (a small one), never from the log."""
+
+    title = "merchant"
+    parameter_name = "merchant"
+
+    def lookups(self, request, model_admin):
+        merchants = model_admin.model._meta.get_field("merchant").related_model.objects
+        return [(str(pk), name) for pk, name in merchants.order_by("business_name").values_list("pk", "business_name")]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        chosen = as_uuid(self.value())
+        return queryset.filter(merchant_id=chosen) if chosen else queryset.none()
+
+
+class IdFilter(admin.SimpleListFilter):
+    """One object's rows, chosen by its id (a link in the list sets it): shown only while it is chosen."""
+
+    field = ""
+
+    def lookups(self, request, model_admin):
+        chosen = as_uuid(self.value())
+        return [(str(chosen), self.label(chosen))] if chosen else []
+
+    def has_output(self):
+        return self.value() is not None
+
+    def label(self, chosen: uuid.UUID) -> str:
+        return str(chosen)
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        chosen = as_uuid(self.value())
+        return queryset.filter(**{self.field: chosen}) if chosen else queryset.none()
+
+
+def audited_tables() -> list[str]:
+    """The tables whose changes the audit trigger records, from the catalog."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+            " JOIN pg_proc p ON p.oid = t.tgfoid WHERE p.proname = 'audit_row_change' ORDER BY 1"
+        )
+        return [name for (name,) in cursor.fetchall()]
+
+
+class AuditedTableFilter(admin.SimpleListFilter):
+    title = "table"
+    parameter_name = "table_name"
+
+    def lookups(self, request, model_admin):
+        return [(name, name) for name in audited_tables()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(table_name=self.value()) if self.value() else queryset
+
+
+class RecordFilter(IdFilter):
+    title = "record"
+    parameter_name = "record"
+    field = "record_id"
+
+    def label(self, chosen):
+        return f"the record {chosen}"
+
+
 @admin.register(SystemSetting)
 class SystemSettingAdmin(admin.ModelAdmin):
-    """The value is checked against its type (SystemSetting.clean, and a CHECK in the database)."""
+    """A setting's value is checked against its type, and a setting the code reads against its range
+    (SystemSetting.clean; settings_store.KNOWN). Its key and type are fixed once it exists, and no setting is
+    deleted here: the code reads them."""
 
-    list_display = ["setting_key", "setting_value", "value_type", "updated_at"]
+    list_display = ["setting_key", "setting_value", "value_type", "allowed", "updated_at"]
     list_filter = ["value_type"]
     search_fields = ["setting_key", "description"]
+    ordering = ["-updated_at", "setting_key"]
+
+    @admin.display(description="allowed values")
+    def allowed(self, obj):
+        known = KNOWN.get(obj.setting_key)
+        return known.allowed if known else ""
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["setting_key", "value_type", "created_at", "updated_at"] if obj else []
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        known = KNOWN.get(obj.setting_key) if obj else None
+        if known:
+            form.base_fields["setting_value"].help_text = f"{known.allowed.capitalize()}; {known.default} by default."
+        return form
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(AuditLog)
 class AuditLogAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "table_name", "action", "record_id", "user", "changed_fields"]
-    list_filter = ["table_name", "action", "created_at"]
+    list_display = ["created_at", "table_name", "action", "record", "user", "changed_fields"]
+    list_filter = [AuditedTableFilter, RecordFilter, "action", "created_at"]
     search_fields = ["=record_id", "=user__email"]
+    search_help_text = "A record's id, or the email of the user who made the change."
     list_select_related = ["user"]
-    date_hierarchy = "created_at"
+    ordering = ["-created_at"]
     show_full_result_count = False
 
+    @admin.display(description="record", ordering="record_id")
+    def record(self, obj):
+        return format_html(
+            '<a href="?table_name={}&amp;record={}">{}</a>', obj.table_name, obj.record_id, obj.record_id
+        )
 
-@admin.register(QRScanLog)
+    def get_search_results(self, request, queryset, search_term):
+        """A record id (the index of table and record, over each audited table) or a user's email."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if record_id := as_uuid(term):
+            return queryset.filter(table_name__in=audited_tables(), record_id=record_id), False
+        users = self.model._meta.get_field("user").related_model.objects.filter(email__iexact=term)
+        return queryset.filter(user_id__in=users.values("pk")), False
+
+
 class QRScanLogAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "merchant", "scan_result", "scanned_code", "customer", "scanned_by", "ip_address"]
-    list_filter = ["scan_result", "created_at"]
-    search_fields = ["scanned_code", "=customer__customer_code", "=merchant__merchant_code", "=ip_address"]
+    list_display = [
+        "created_at",
+        "merchant",
+        "scan_result",
+        "scanned_code",
+        "customer_link",
+        "scanned_by",
+        "ip_address",
+    ]
+    search_fields = ["=scanned_code"]
+    search_help_text = (
+        "A customer or merchant code, an id, an IP address, a staff email; a scanned code within one merchant."
+    )
     list_select_related = ["merchant", "customer", "scanned_by"]
-    date_hierarchy = "created_at"
+    ordering = ["-created_at"]
     show_full_result_count = False
+
+    class CustomerFilter(IdFilter):
+        title = "customer"
+        parameter_name = "customer"
+        field = "customer_id"
+
+        def label(self, chosen):
+            customer = QRScanLog._meta.get_field("customer").related_model.objects.filter(pk=chosen).first()
+            return str(customer) if customer else str(chosen)
+
+    list_filter = [MerchantFilter, "scan_result", CustomerFilter, "created_at"]
+
+    @admin.display(description="customer", ordering="customer")
+    def customer_link(self, obj):
+        if obj.customer_id is None:
+            return "-"
+        return format_html('<a href="?customer={}">{}</a>', obj.customer_id, obj.customer)
+
+    def get_search_results(self, request, queryset, search_term):
+        """Each kind of term by the index that finds it; a scanned code only within one merchant's scans."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        field = self.model._meta.get_field
+        if found := as_uuid(term):
+            condition = Q(pk=found) | Q(merchant_id=found) | Q(customer_id=found) | Q(scanned_by_id=found)
+            return queryset.filter(condition), False
+        try:
+            ipaddress.ip_address(term)
+        except ValueError:
+            pass
+        else:
+            return queryset.filter(ip_address=term), False
+        if "@" in term:
+            users = field("scanned_by").related_model.objects.filter(email__iexact=term)
+            return queryset.filter(scanned_by_id__in=users.values("pk")), False
+        for length, name, code_field in (
+            (codes.CUSTOMER_CODE_LENGTH, "customer", "customer_code"),
+            (codes.MERCHANT_CODE_LENGTH, "merchant", "merchant_code"),
+        ):
+            try:
+                code = codes.normalize(term, length)
+            except codes.CodeError:
+                continue
+            owners = field(name).related_model.objects.filter(**{code_field: code})
+            if owners.exists():
+                return queryset.filter(**{f"{name}_id__in": owners.values("pk")}), False
+        if request.GET.get(MerchantFilter.parameter_name) is None:
+            self.message_user(request, "Choose a merchant to search its scans for a scanned code.", messages.INFO)
+            return queryset.none(), False
+        return queryset.filter(scanned_code=term), False
+
+
+admin.site.register(QRScanLog, QRScanLogAdmin)
 
 
 @admin.register(FraudFlag)
 class FraudFlagAdmin(admin.ModelAdmin):
     list_display = ["created_at", "merchant", "customer", "reason", "reviewed_at", "reviewed_by"]
-    list_filter = ["reviewed_at", "created_at"]
+    list_filter = [MerchantFilter, "reviewed_at", "created_at"]
     search_fields = ["reason", "=merchant__merchant_code", "=customer__customer_code"]
     list_select_related = ["merchant", "customer", "reviewed_by"]
     readonly_fields = ["merchant", "customer", "reason", "created_at"]
+    ordering = ["-created_at"]
 
     def has_add_permission(self, request):
         return False

@@ -54,10 +54,20 @@ class SystemSetting(TimeStampedModel):
         return self.setting_key
 
     def clean(self):
+        """The value is of its type; a setting the code reads has its own type and range (settings_store.KNOWN)."""
+        from system.settings_store import KNOWN  # it reads this model
+
         try:
-            self.typed_value()
+            value = self.typed_value()
         except ValueError as error:
             raise ValidationError({"setting_value": f"Not a valid {self.value_type}: {error}"}) from error
+        known = KNOWN.get(self.setting_key)
+        if known is None:
+            return
+        if self.value_type != known.value_type:
+            raise ValidationError(f"{self.setting_key} is a setting of type {known.value_type}.")
+        if problem := known.problem(value):
+            raise ValidationError({"setting_value": problem})
 
     def typed_value(self):
         """The value as its type; the same rules as the SQL function `setting_value_is_valid`."""

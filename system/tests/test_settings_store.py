@@ -2,7 +2,7 @@
 stored them are history and must agree with it."""
 
 from system.models import SystemSetting
-from system.settings_store import DEFAULTS, setting
+from system.settings_store import KNOWN, setting
 
 
 def test_a_migrated_database_holds_every_setting_at_the_codes_default(db):
@@ -10,11 +10,11 @@ def test_a_migrated_database_holds_every_setting_at_the_codes_default(db):
     writes it (a stored value wins over the default)."""
     stored = {
         row.setting_key: (row.typed_value(), row.value_type, row.description)
-        for row in SystemSetting.objects.filter(setting_key__in=DEFAULTS)
+        for row in SystemSetting.objects.filter(setting_key__in=KNOWN)
     }
-    assert stored == {key: (default, "integer", help_text) for key, (default, help_text) in DEFAULTS.items()}
+    assert stored == {key: (known.default, known.value_type, known.help) for key, known in KNOWN.items()}
 
 
 def test_an_unset_setting_reads_as_its_default(db):
-    SystemSetting.objects.filter(setting_key__in=DEFAULTS).delete()
-    assert {key: setting(key) for key in DEFAULTS} == {key: default for key, (default, _) in DEFAULTS.items()}
+    SystemSetting.objects.filter(setting_key__in=KNOWN).delete()
+    assert {key: setting(key) for key in KNOWN} == {key: known.default for key, known in KNOWN.items()}
