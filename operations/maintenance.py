@@ -190,7 +190,7 @@ LEFTOVER_INDEXES = """
     SELECT i.indexrelid::regclass::text
       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
      WHERE c.relnamespace = 'public'::regnamespace AND NOT i.indisvalid AND c.relname ~ '_cc(new|old)[0-9]*$'
-       AND NOT EXISTS (SELECT 1 FROM pg_stat_progress_create_index)
+       AND NOT EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.relid = i.indrelid)
 """
 
 

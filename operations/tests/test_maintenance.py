@@ -281,6 +281,9 @@ def scratch(db):
     sql("CREATE TABLE maintenance_stale (id bigint) WITH (autovacuum_enabled = false)")
     sql("ANALYZE maintenance_stale")
     sql("INSERT INTO maintenance_stale SELECT generate_series(1, 5000)")
+    # what a killed REINDEX CONCURRENTLY leaves: an invalid copy of the index
+    with pytest.raises(IntegrityError):
+        sql("CREATE UNIQUE INDEX CONCURRENTLY maintenance_stale_idx_ccnew ON maintenance_stale (mod(id, 2))")
     sql("SELECT pg_stat_force_next_flush()")  # this session's counts, visible to the next statement
     yield
     sql("DROP TABLE maintenance_scratch; DROP TABLE maintenance_stale")
@@ -298,6 +301,8 @@ def test_stale_tables_are_analyzed_and_a_bloated_index_is_rebuilt_concurrently(s
     output = maintenance("analyze", "reindex", archive_dir=tmp_path)
 
     assert "ANALYZE maintenance_stale (5000 rows changed, 5000 live)" in output
+    assert "DROP INDEX CONCURRENTLY maintenance_stale_idx_ccnew (left by an interrupted REINDEX)" in output
+    assert sql("SELECT to_regclass('maintenance_stale_idx_ccnew')") == [(None,)]
     assert "REINDEX INDEX CONCURRENTLY maintenance_scratch_pkey: leaf density" in output
     [(density, relfilenode)] = sql(
         "SELECT avg_leaf_density, pg_relation_filenode('maintenance_scratch_pkey') "
@@ -314,7 +319,8 @@ def test_stale_tables_are_analyzed_and_a_bloated_index_is_rebuilt_concurrently(s
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_runs_at_once_archive_each_row_once(merchant, tmp_path):
+def test_two_runs_at_once_do_each_thing_once(merchant, scratch, settings, tmp_path):
+    settings.MAINTENANCE_REINDEX_MIN_BYTES = 256 * 1024
     old = [audit_row(800 + i / 100) for i in range(300)]
     old_scans = [scan_row(merchant, 400 + i / 100) for i in range(300)]
     start = threading.Barrier(2)
@@ -334,6 +340,8 @@ def test_two_runs_at_once_archive_each_row_once(merchant, tmp_path):
         thread.join(timeout=120)
 
     assert len(reports) == 2 and [r.errors for r in reports] == [[], []]
+    lines = [line for report in reports for line in report.lines]
+    assert len([line for line in lines if line.startswith("REINDEX INDEX CONCURRENTLY maintenance_scratch_pkey")]) == 1
     assert sorted(archived_ids(tmp_path / "audit_logs")) == sorted(old)
     assert sorted(archived_ids(tmp_path / "qr_scan_logs")) == sorted(old_scans)
     assert rows_of("audit_logs", old) == {} and rows_of("qr_scan_logs", old_scans) == {}
