@@ -160,6 +160,24 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Loyalty <no-reply@loyalt
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 
+# Backups and point-in-time recovery (operations/backups.py; README "Backups and point-in-time recovery").
+# Backups go to BACKUP_DIR, each copied to BACKUP_COPY_DIR (a second disk or a mounted remote; empty: no
+# copy). The WAL archive is the embedded server's; with DATABASE_URL, BACKUP_WAL_ARCHIVE_DIR is where the
+# operator's archive_command puts WAL. Backup chains are kept BACKUP_KEEP_DAYS days. The schedule is in
+# cron syntax, in UTC: a full backup daily, an incremental hourly.
+from loyalty_site import embedded_db  # noqa: E402
+
+_LOYALTY_DATA_DIR = Path(env("LOYALTY_DATA_DIR", default=str(BASE_DIR / ".data")))
+PG_BIN_DIR = Path(env("PG_BIN_DIR", default=str(embedded_db.bin_dir())))  # pg_basebackup and its kin
+BACKUP_DIR = Path(env("BACKUP_DIR", default=str(_LOYALTY_DATA_DIR / "backups")))
+BACKUP_COPY_DIR = env("BACKUP_COPY_DIR", default="")
+BACKUP_WAL_ARCHIVE_DIR = env("BACKUP_WAL_ARCHIVE_DIR", default="") or (
+    "" if env("DATABASE_URL", default="") else str(embedded_db.wal_archive_dir(_LOYALTY_DATA_DIR))
+)
+BACKUP_KEEP_DAYS = env.int("BACKUP_KEEP_DAYS", default=7)
+BACKUP_FULL_CRON = env("BACKUP_FULL_CRON", default="0 2 * * *")
+BACKUP_INCREMENTAL_CRON = env("BACKUP_INCREMENTAL_CRON", default="30 * * * *")
+
 # /metrics (operations/metrics.py), in Prometheus' format: open to `Authorization: Bearer <METRICS_TOKEN>`
 # (when set) and to direct requests from METRICS_ALLOWED_NETWORKS (CIDRs, comma-separated; loopback by
 # default); anything else gets a 403. Behind a proxy, set a token: proxied requests never pass by address.
