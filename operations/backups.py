@@ -363,8 +363,11 @@ def restore(target_at: datetime, into: Path, place: Place | None = None, from_co
             _archive_up_to_now(place)
         created = not into.exists()
         try:
-            sync = [] if place.sync else ["--no-sync"]
-            _tool(place, ["pg_combinebackup", *sync, "-o", into, *[backup_dir / b.name for b in chain]])
+            if len(chain) == 1:  # a full backup alone (all PostgreSQL 16 makes) needs no combining
+                _copy_tree(backup_dir / chain[0].name, into)
+            else:
+                sync = [] if place.sync else ["--no-sync"]
+                _tool(place, ["pg_combinebackup", *sync, "-o", into, *[backup_dir / b.name for b in chain]])
             _tool(place, ["pg_verifybackup", "--quiet", into])
             socket_dir, port = _write_recovery_settings(into, target_at, archive_dir)
             owner = _hand_to_server_user(into, archive_dir, socket_dir)
@@ -382,6 +385,13 @@ def restore(target_at: datetime, into: Path, place: Place | None = None, from_co
     if owner:
         start = ["runuser", "-u", owner, "--", *start]
     return Restored(into, target_at, [b.name for b in chain], socket_dir, port, start)
+
+
+def _copy_tree(source: Path, target: Path) -> None:
+    try:
+        shutil.copytree(source, target, dirs_exist_ok=True)
+    except OSError as error:
+        raise BackupError(f"Copying {source} to {target} failed: {error}") from error
 
 
 def _chain_for(backup_dir: Path, target_at: datetime) -> list[Backup]:

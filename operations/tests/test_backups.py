@@ -4,6 +4,7 @@ the shared one): real base backups, real WAL archiving, a real restore started o
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -378,3 +379,34 @@ def test_a_periodic_backup_started_while_one_runs_is_skipped(work, settings):
         backups.backup_full(timestamp=0)
 
     assert list_backups(work / "backups") == []
+
+
+def test_a_backup_killed_midway_is_marked_interrupted_and_the_next_one_runs(place, shop):
+    """kill -9 of the process taking a backup (a worker killed mid-job): its lock goes with it, and the next
+    backup marks the half-written one as interrupted and removes its files."""
+    shop("6.00")
+    script = (
+        "import django, os, sys; from pathlib import Path\n"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'loyalty_site.settings'); django.setup()\n"
+        "from operations.backups import Place, run_backup\n"
+        f"run_backup('full', Place(server={place.server!r}, backup_dir=Path({str(place.backup_dir)!r}), "
+        "archive_dir=None, sync=False))\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(path.is_dir() for path in place.backup_dir.glob("*-full")):
+            assert child.poll() is None and time.monotonic() < deadline, "the backup did not start"
+            time.sleep(0.005)
+    finally:
+        os.killpg(child.pid, signal.SIGKILL)  # the process and its pg_basebackup
+        child.wait(timeout=60)
+    (killed,) = list_backups(place.backup_dir)
+    assert killed.finished_at is None
+
+    backup = run_backup(FULL, place)
+
+    interrupted = next(b for b in list_backups(place.backup_dir) if b.name == killed.name)
+    assert interrupted.error == "interrupted before it finished"
+    assert not (place.backup_dir / killed.name).exists()
+    assert backup.verified and backup.error is None
