@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from django.db.models import Count
 from django.utils import timezone
 from procrastinate import RetryStrategy
@@ -26,15 +26,15 @@ RARELY_USED_SCANS = 50
 ROW_LIMIT = 200
 
 
-def _rows(sql: str, params=None) -> list[dict]:
-    with connection.cursor() as cursor:
+def _rows(sql: str, params=None, using: str = DEFAULT_DB_ALIAS) -> list[dict]:
+    with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
         names = [column.name for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _row(sql: str, params=None) -> dict:
-    return _rows(sql, params)[0]
+def _row(sql: str, params=None, using: str = DEFAULT_DB_ALIAS) -> dict:
+    return _rows(sql, params, using)[0]
 
 
 def _fresh_statistics() -> None:
@@ -290,10 +290,10 @@ def locks() -> list[dict]:
     )
 
 
-def replication() -> dict:
+def replication(*, using: str = DEFAULT_DB_ALIAS) -> dict:
     """The replicas streaming from this server (empty: no replica), its replication slots, and,
     when this server is itself a replica, how far it has replayed."""
-    is_replica = _row("SELECT pg_is_in_recovery() AS is_replica")["is_replica"]
+    is_replica = _row("SELECT pg_is_in_recovery() AS is_replica", using=using)["is_replica"]
     replicas = _rows(
         """
         SELECT application_name, client_addr::text AS client_addr, state, sync_state,
@@ -303,7 +303,8 @@ def replication() -> dict:
                write_lag, flush_lag, replay_lag, reply_time
           FROM pg_stat_replication
          ORDER BY application_name, client_addr
-        """
+        """,
+        using=using,
     )
     slots = _rows(
         """
@@ -312,7 +313,8 @@ def replication() -> dict:
                    AS retained_bytes
           FROM pg_replication_slots
          ORDER BY slot_name
-        """
+        """,
+        using=using,
     )
     replaying = None
     if is_replica:
@@ -321,7 +323,8 @@ def replication() -> dict:
             SELECT pg_last_wal_replay_lsn()::text AS replay_lsn,
                    pg_last_xact_replay_timestamp() AS replayed_at,
                    now() - pg_last_xact_replay_timestamp() AS replay_delay
-            """
+            """,
+            using=using,
         )
     return {"is_replica": is_replica, "replicas": replicas, "slots": slots, "replaying": replaying}
 

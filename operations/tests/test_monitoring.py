@@ -1,7 +1,10 @@
 """The admin's Database section, its audited actions, the daily size snapshot and /metrics, against
 the real database (pg_stat_statements loaded, as on the embedded server)."""
 
+import os
 import re
+import shutil
+import subprocess
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -9,10 +12,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, connections
+from django.db.backends.postgresql.base import DatabaseWrapper
 from django.urls import reverse
 from procrastinate.exceptions import AlreadyEnqueued
 
+from loyalty_site import embedded_db
 from merchants.tests.factories import UserFactory
 from operations import backups, monitoring
 from operations.models import DatabaseAction, SizeSnapshot
@@ -261,6 +266,70 @@ def test_the_daily_job_is_queued_once_and_runs_again_harmlessly():
     assert first > 0 and SizeSnapshot.objects.count() == first
     jobs = sql("SELECT status FROM procrastinate_jobs WHERE task_name = %s", [monitoring.snapshot_sizes.name])
     assert jobs == [("succeeded",), ("succeeded",)]
+
+
+@pytest.fixture
+def primary_and_replica(tmp_path):
+    """A private primary (the embedded server in tmp_path) and a streaming replica of it made with
+    pg_basebackup -R, on their own sockets; Django aliases "primary" and "replica" for them."""
+    user = embedded_db.SERVICE_USER if os.geteuid() == 0 else None
+    bin_dir = embedded_db.bin_dir()
+    replica_dir = tmp_path / "replica"
+
+    def run(*command, check=True):
+        subprocess.run([str(c) for c in command], user=user, check=check, capture_output=True, timeout=120)
+
+    try:
+        primary = embedded_db.ensure_server(tmp_path / "primary", archive=False)
+        replica_dir.mkdir(mode=0o700)
+        if user:
+            shutil.chown(replica_dir, user, user)
+        base = ["-h", primary.host, "-p", primary.port, "-U", "postgres", "-D", replica_dir]
+        run(bin_dir / "pg_basebackup", *base, "-R", "-X", "stream", "--checkpoint=fast", "--no-sync")
+        for copied in replica_dir.glob(".s.PGSQL.*.lock"):  # the primary's socket lock, copied with its directory
+            copied.unlink()
+        with (replica_dir / "postgresql.auto.conf").open("a") as conf:
+            conf.write(f"unix_socket_directories = '{replica_dir}'\narchive_mode = off\n")
+        run(bin_dir / "pg_ctl", "-D", replica_dir, "-l", replica_dir / "server.log", "-w", "-t", "60", "start")
+        for alias, host in (("primary", primary.host), ("replica", str(replica_dir))):
+            settings = {
+                **connections["default"].settings_dict,
+                "ENGINE": "django.db.backends.postgresql",
+                "HOST": host,
+                "PORT": primary.port,
+                "NAME": "postgres",
+                "USER": "postgres",
+                "OPTIONS": {},
+            }
+            connections[alias] = DatabaseWrapper(settings, alias)
+        yield
+    finally:
+        for alias in ("primary", "replica"):
+            if hasattr(connections._connections, alias):
+                connections[alias].close()
+                del connections[alias]
+        if (replica_dir / "postmaster.pid").exists():
+            run(bin_dir / "pg_ctl", "-D", replica_dir, "-m", "immediate", "-w", "stop", check=False)
+        embedded_db.stop_server(tmp_path / "primary")
+
+
+def test_a_streaming_replica_is_shown_on_both_sides(primary_and_replica):
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        primary = monitoring.replication(using="primary")
+        if primary["replicas"] and primary["replicas"][0]["state"] == "streaming":
+            break
+        time.sleep(0.2)
+        with connections["primary"].cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+    [replica] = primary["replicas"]
+    assert not primary["is_replica"]
+    assert (replica["state"], replica["sync_state"]) == ("streaming", "async")
+    assert replica["lag_bytes"] is not None and replica["lag_bytes"] >= 0
+
+    standby = monitoring.replication(using="replica")
+    assert standby["is_replica"] and standby["replicas"] == []
+    assert standby["replaying"]["replay_lsn"]
 
 
 # /metrics --------------------------------------------------------------------------------------
