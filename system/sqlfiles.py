@@ -69,17 +69,18 @@ def install(app: str, name: str, version: int, *, reverse: int | str) -> migrati
 
 # The definitions in the database, by object name: functions (all overloads of a name, extension
 # functions aside), triggers other than constraints', and views of the public schema (an extension's
-# objects aside: pg_stat_statements' views, pgstattuple's functions).
+# objects aside: pg_stat_statements' views, pgstattuple's functions), and the job runner's functions
+# and triggers (procrastinate_*: its migrations install them).
 DEFINITIONS = """
     SELECT p.proname, string_agg(pg_get_functiondef(p.oid), E'\n' ORDER BY pg_get_function_identity_arguments(p.oid))
       FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-     WHERE n.nspname = 'public'
+     WHERE n.nspname = 'public' AND p.proname NOT LIKE 'procrastinate%'
        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
      GROUP BY p.proname
      UNION ALL
     SELECT t.tgname, pg_get_triggerdef(t.oid)
       FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE n.nspname = 'public' AND NOT t.tgisinternal
+     WHERE n.nspname = 'public' AND NOT t.tgisinternal AND t.tgname NOT LIKE 'procrastinate%'
      UNION ALL
     SELECT c.relname, pg_get_viewdef(c.oid)
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

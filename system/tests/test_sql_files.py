@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from system import sqlfiles
+from system.testing import sql
 
 pytestmark = pytest.mark.django_db
 
@@ -102,3 +103,17 @@ def test_sqlmigration_freezes_changed_files_and_writes_their_migration(monkeypat
     assert 'install("loyalty", "double_points", 2, reverse=1)' in second.read_text()
     with pytest.raises(CommandError, match="no SQL file of loyalty differs"):
         call_command("sqlmigration", "loyalty", stdout=io.StringIO())
+
+
+def test_the_job_runners_own_objects_need_no_file_and_its_tables_are_not_audited():
+    procrastinate = sql(
+        "SELECT count(*) FROM pg_proc WHERE proname LIKE 'procrastinate%' AND pronamespace = 'public'::regnamespace"
+    )
+    assert procrastinate[0][0] > 0  # its migrations ran: their functions are left out on purpose
+    with connection.cursor() as cursor:
+        assert not any(name.startswith("procrastinate") for name in sqlfiles.definitions(cursor))
+    audited = sql(
+        "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid "
+        "WHERE p.proname = 'audit_row_change' ORDER BY 1"
+    )
+    assert audited and not any(name.startswith("procrastinate") for (name,) in audited)
