@@ -3,7 +3,6 @@ joining a merchant's program from its poster."""
 
 from dataclasses import dataclass
 
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
@@ -11,6 +10,7 @@ from customers.models import Customer
 from loyalty.models import CustomerLoyaltyAccount, LoyaltyProgram, LoyaltyTier, PointsTransaction
 from merchants.models import Merchant, User
 from system.audit import set_acting_user
+from system.mail import queue_email
 
 
 @transaction.atomic
@@ -135,14 +135,11 @@ def customer_join(
     )
     if email:
         link = card_link(customer=customer, base_url=base_url)
-        transaction.on_commit(
-            lambda: send_mail(
-                f"Your {merchant.business_name} loyalty card",
-                f"Hello {customer.first_name},\n\nyou are a member of {merchant.business_name}'s loyalty program. "
-                f"Your card, with the QR code to show at the counter, is here:\n\n{link}\n\n"
-                "Keep this link to yourself: anyone with it can show your card.",
-                None,
-                [email],
-            )
+        queue_email(  # sent by the worker once this transaction commits
+            subject=f"Your {merchant.business_name} loyalty card",
+            body=f"Hello {customer.first_name},\n\nyou are a member of {merchant.business_name}'s loyalty program. "
+            f"Your card, with the QR code to show at the counter, is here:\n\n{link}\n\n"
+            "Keep this link to yourself: anyone with it can show your card.",
+            to=[email],
         )
     return JoinResult(customer=customer, new=new)

@@ -2,8 +2,10 @@ import zoneinfo
 
 from django import forms
 from django.contrib.auth import forms as auth_forms
+from django.template import loader
 
 from merchants.models import Merchant, MerchantStaff, User
+from system.mail import queue_email
 
 
 class StaffInviteForm(forms.Form):
@@ -78,3 +80,14 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
 
     def get_users(self, email):
         return User.objects.filter(email=email.strip().lower(), is_active=True)
+
+    def send_mail(
+        self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None
+    ):
+        """Queue the message for the worker instead of sending it during the request."""
+        queue_email(
+            subject="".join(loader.render_to_string(subject_template_name, context).splitlines()),
+            body=loader.render_to_string(email_template_name, context),
+            to=[to_email],
+            html_body=loader.render_to_string(html_email_template_name, context) if html_email_template_name else None,
+        )

@@ -2,7 +2,6 @@
 
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -11,6 +10,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from merchants.models import Merchant, MerchantStaff, User
 from system.audit import set_acting_user
+from system.mail import queue_email
 from system.models import FraudFlag
 
 
@@ -46,15 +46,12 @@ def staff_invite(*, merchant: Merchant, email: str, role: str, acting_user: User
         if not user.has_usable_password()
         else (base_url.rstrip("/") + reverse("login"))
     )
-    transaction.on_commit(
-        lambda: send_mail(
-            f"You are invited to {merchant.business_name}",
-            f"{acting_user.email} added you as {membership.get_role_display().lower()} of {merchant.business_name} "
-            f"on Loyalty.\n\n"
-            + (f"Set your password here: {link}\n" if not user.has_usable_password() else f"Log in here: {link}\n"),
-            None,
-            [email],
-        )
+    queue_email(  # sent by the worker once this transaction commits
+        subject=f"You are invited to {merchant.business_name}",
+        body=f"{acting_user.email} added you as {membership.get_role_display().lower()} of {merchant.business_name} "
+        f"on Loyalty.\n\n"
+        + (f"Set your password here: {link}\n" if not user.has_usable_password() else f"Log in here: {link}\n"),
+        to=[email],
     )
     return membership
 

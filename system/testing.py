@@ -1,5 +1,5 @@
-"""Helpers for the test suites: raw SQL. The helpers of the apps above are in their own testing modules
-(loyalty.testing, transactions.testing)."""
+"""Helpers for the test suites: raw SQL and the job worker. The helpers of the apps above are in their own
+testing modules (loyalty.testing, transactions.testing)."""
 
 from django.db import connection
 
@@ -8,3 +8,17 @@ def sql(query: str, params=None) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(query, params)
         return cursor.fetchall() if cursor.description else []
+
+
+def clear_jobs() -> None:
+    """Remove the background jobs earlier tests left: procrastinate's tables are not emptied between tests."""
+    sql("TRUNCATE procrastinate_events, procrastinate_periodic_defers, procrastinate_jobs, procrastinate_workers")
+
+
+def run_jobs() -> None:
+    """Run a real worker on the test database until no job is due, then return. The test must be
+    transactional (`django_db(transaction=True)`): the worker's connections see committed rows only."""
+    from procrastinate.contrib.django import app
+
+    with app.replace_connector(app.connector.get_worker_connector()):
+        app.run_worker(wait=False, install_signal_handlers=False, listen_notify=False)

@@ -1,0 +1,3 @@
+"""The background jobs of this app: procrastinate imports each app's `tasks` module at start."""
+
+from system.mail import send_email  # noqa: F401
