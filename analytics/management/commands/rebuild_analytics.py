@@ -7,8 +7,35 @@ from django.db import connection, transaction
 from merchants.models import Merchant
 
 
+def fold_pending_analytics() -> int:
+    """Fold every merchant's pending deltas into its figures (a sale skips the roll-up while another
+    holds it, and its deltas wait for the next one); returns the day rows it changed."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT rollup_merchant_daily_analytics()")
+        return cursor.fetchone()[0]
+
+
+def rebuild_recent_analytics() -> int:
+    """Recompute each merchant's figures of its local yesterday and today from the sales, one merchant per
+    transaction (its roll-up lock is held only that long); returns the day rows written."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, (now() AT TIME ZONE timezone)::date FROM merchants ORDER BY id")
+        merchants = cursor.fetchall()
+    rows = 0
+    for merchant_id, today in merchants:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT rebuild_merchant_daily_analytics(%s, %s, %s)", [today - timedelta(days=1), today, merchant_id]
+            )
+            rows += cursor.fetchone()[0]
+    return rows
+
+
 class Command(BaseCommand):
-    help = "Recompute merchant_daily_analytics for a range of (merchant-local) dates from the transactions."
+    help = (
+        "Recompute merchant_daily_analytics for a range of (merchant-local) dates from the transactions. "
+        "Safe to run twice and while sales complete."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -18,8 +45,28 @@ class Command(BaseCommand):
             "--to", dest="last", type=date.fromisoformat, help="last date, YYYY-MM-DD (default: tomorrow)"
         )
         parser.add_argument("--merchant", help="merchant code or id (default: every merchant)")
+        parser.add_argument(
+            "--recent",
+            action="store_true",
+            help="only each merchant's local yesterday and today, after folding pending deltas (the daily job)",
+        )
+        parser.add_argument(
+            "--pending", action="store_true", help="only fold the pending deltas into the figures (the frequent job)"
+        )
 
-    def handle(self, *args, first=None, last=None, merchant=None, **options):
+    def handle(self, *args, first=None, last=None, merchant=None, recent=False, pending=False, **options):
+        if (recent or pending) and (first or last or merchant or (recent and pending)):
+            raise CommandError("--recent and --pending take no other option.")
+        if pending:
+            self.stdout.write(f"Folded pending deltas into {fold_pending_analytics()} day rows.")
+            return
+        if recent:
+            folded = fold_pending_analytics()
+            self.stdout.write(
+                f"Folded pending deltas into {folded} day rows; rebuilt {rebuild_recent_analytics()} day rows of each "
+                "merchant's local yesterday and today."
+            )
+            return
         last = last or date.today() + timedelta(days=1)
         first = first or last - timedelta(days=91)
         if first > last:
