@@ -8,12 +8,13 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 NODE_MODULES := node_modules/.installed
 
-.PHONY: run serve bench test setup migrate demo browser wrk lint format stop
+.PHONY: run serve worker bench test setup migrate demo browser wrk lint format stop
 
+# The web server and a job worker (operations/launcher.py): Ctrl-C stops both, and either stopping stops the other.
 run: demo
-	@echo "Serving on http://127.0.0.1:8000 (admin: http://127.0.0.1:8000/admin/). Ctrl-C stops the web server;"
-	@echo "the database keeps running for the next start: 'make stop' stops it."
-	$(PY) manage.py runserver 127.0.0.1:8000
+	@echo "Serving on http://127.0.0.1:8000 (admin: http://127.0.0.1:8000/admin/). Ctrl-C stops the web server"
+	@echo "and the job worker; the database keeps running for the next start: 'make stop' stops it."
+	$(PY) -m operations.launcher $(PY) manage.py runserver 127.0.0.1:8000
 
 # Production settings on http://127.0.0.1:8000 (gunicorn.conf.py: WEB_BIND, WEB_WORKERS). SECRET_KEY comes
 # from the environment, else from .data/secret_key, made once.
@@ -24,7 +25,11 @@ PRODUCTION := DEBUG=0 SECRET_KEY="$${SECRET_KEY:-$$(cat .data/secret_key)}" DB_P
 serve: migrate
 	@mkdir -p .data && test -s .data/secret_key || $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > .data/secret_key
 	$(PRODUCTION) $(PY) manage.py collectstatic --noinput -v0
-	$(PRODUCTION) $(PY) -m gunicorn -c gunicorn.conf.py
+	$(PRODUCTION) $(PY) -m operations.launcher $(PY) -m gunicorn -c gunicorn.conf.py
+
+# The job worker alone (python manage.py worker), e.g. a second one beside make run.
+worker: migrate
+	$(PY) manage.py worker
 
 # The benchmarks (docs/benchmarks.md): their own PostgreSQL in .data/bench, about 7 minutes.
 bench: setup wrk

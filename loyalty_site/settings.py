@@ -209,3 +209,16 @@ MAINTENANCE_ARCHIVE_BATCH_SIZE = env.int("MAINTENANCE_ARCHIVE_BATCH_SIZE", defau
 ARCHIVE_DIR = Path(
     env("ARCHIVE_DIR", default="") or Path(env("LOYALTY_DATA_DIR", default=str(BASE_DIR / ".data"))) / "archive"
 )
+
+# Background jobs (procrastinate, in this database; README "Background jobs"): `python manage.py worker`
+# runs them, `make run`/`make serve` start one beside the web server. A worker writes a heartbeat every
+# WORKER_HEARTBEAT_SECONDS; one silent for WORKER_STALLED_SECONDS (killed, its machine gone) is dead,
+# and the retry_stalled_jobs job runs its unfinished jobs again. WORKER_CONCURRENCY jobs run at once,
+# so a long job does not hold up mail. Finished jobs are kept JOBS_KEEP_DAYS for the admin; failed
+# ones until deleted there. The schedule is operations/jobs.py.
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "concurrency": env.int("WORKER_CONCURRENCY", default=2),
+    "update_heartbeat_interval": env.float("WORKER_HEARTBEAT_SECONDS", default=10),
+    "stalled_worker_timeout": env.float("WORKER_STALLED_SECONDS", default=30),
+}
+JOBS_KEEP_DAYS = env.int("JOBS_KEEP_DAYS", default=14)

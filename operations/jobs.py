@@ -1,1 +1,82 @@
-"""jobs"""
+"""The recurring jobs, run by the worker (`python manage.py worker`) on a cron schedule in UTC.
+
+Once however many workers run: procrastinate records each (task, scheduled time) it queues, so a time's
+job is queued once (two runs of a job may still overlap when one is slow: each is safe at once). A run
+that fails is tried again after 3, 9, 27, 81 and 243 s, then shown as failed in the admin. Every job is
+safe to run twice and while sales complete, and each is a management command, so cron can stand in:
+
+    */15 * * * *  manage.py expire_points --local-midnight
+    7 * * * *     manage.py purge_idempotency_keys
+    */5 * * * *   manage.py rebuild_analytics --pending
+    30 3 * * *    manage.py rebuild_analytics --recent
+"""
+
+import logging
+
+from django.conf import settings
+from procrastinate import RetryStrategy
+from procrastinate.contrib.django import app
+from procrastinate.exceptions import UniqueViolation
+from procrastinate.jobs import Status
+
+from analytics.management.commands.rebuild_analytics import fold_pending_analytics, rebuild_recent_analytics
+from api.services import idempotency_purge
+from loyalty.management.commands.expire_points import expire_points as expire_due_points
+
+logger = logging.getLogger(__name__)
+
+RETRY = RetryStrategy(max_attempts=5, exponential_wait=3)
+
+
+# Every 15 minutes, as every time zone's midnight falls on a quarter hour: each merchant's lots due by
+# its latest local midnight expire (a lot expires once: a run finds nothing it wrote before).
+@app.periodic(cron="*/15 * * * *")
+@app.task(name="operations.expire_points", retry=RETRY)
+def expire_points(timestamp: int) -> None:
+    logger.info("Expired %s lot(s) of points.", expire_due_points(local_midnight=True))
+
+
+@app.periodic(cron="7 * * * *")
+@app.task(name="operations.purge_idempotency_keys", retry=RETRY)
+def purge_idempotency_keys(timestamp: int) -> None:
+    logger.info("Deleted %s stored API responses.", idempotency_purge())
+
+
+# The analytics' safety net: deltas a sale left when another held the roll-up are folded within minutes,
+# and each night every merchant's local yesterday and today are recomputed from the sales.
+@app.periodic(cron="*/5 * * * *")
+@app.task(name="operations.fold_pending_analytics", retry=RETRY)
+def fold_analytics(timestamp: int) -> None:
+    logger.info("Folded pending deltas into %s day rows.", fold_pending_analytics())
+
+
+@app.periodic(cron="30 3 * * *")
+@app.task(name="operations.rebuild_recent_analytics", retry=RETRY)
+def rebuild_analytics(timestamp: int) -> None:
+    fold_pending_analytics()
+    logger.info("Rebuilt %s day rows of each merchant's local yesterday and today.", rebuild_recent_analytics())
+
+
+# A worker killed mid-job (SIGKILL, a lost machine) leaves its jobs `doing`; once its heartbeat is older
+# than WORKER_STALLED_SECONDS, any other worker queues them again here. What the dead worker's transaction
+# wrote was rolled back with its connection, and every job is safe to run again.
+@app.periodic(cron="* * * * *")
+@app.task(name="operations.retry_stalled_jobs", queueing_lock="retry_stalled_jobs")
+async def retry_stalled_jobs(timestamp: int) -> None:
+    seconds = settings.PROCRASTINATE_WORKER_DEFAULTS["stalled_worker_timeout"]
+    for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=seconds):
+        try:
+            await app.job_manager.retry_job(job)
+            logger.warning("Job %s (%s) of a dead worker: queued again.", job.id, job.task_name)
+        except UniqueViolation:  # a job with its queueing lock waits already: that one does the work
+            await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
+            logger.warning("Job %s (%s) of a dead worker: failed, as the same job waits.", job.id, job.task_name)
+
+
+# Finished jobs are kept JOBS_KEEP_DAYS for the admin; failed ones stay until deleted there.
+@app.periodic(cron="40 4 * * *")
+@app.task(name="operations.remove_old_jobs", retry=RETRY)
+async def remove_old_jobs(timestamp: int) -> None:
+    await app.job_manager.delete_old_jobs(
+        nb_hours=settings.JOBS_KEEP_DAYS * 24, include_cancelled=True, include_aborted=True
+    )
