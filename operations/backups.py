@@ -329,6 +329,8 @@ class Restored:
     socket_dir: Path
     port: str
     start_command: list[str]
+    user: str = "postgres"  # whom to connect as, and to which database: the live server's
+    dbname: str = "loyalty"
 
 
 def restore(target_at: datetime, into: Path, place: Place | None = None, from_copy: bool = False) -> Restored:
@@ -384,7 +386,9 @@ def restore(target_at: datetime, into: Path, place: Place | None = None, from_co
     start = [str(place.bin_dir / "pg_ctl"), "-D", str(into), "-l", str(into / "restore.log"), "start"]
     if owner:
         start = ["runuser", "-u", owner, "--", *start]
-    return Restored(into, target_at, [b.name for b in chain], socket_dir, port, start)
+    names = [b.name for b in chain]
+    user, dbname = place.server.get("user", "postgres"), place.server.get("dbname", "loyalty")
+    return Restored(into, target_at, names, socket_dir, port, start, user, dbname)
 
 
 def _copy_tree(source: Path, target: Path) -> None:

@@ -41,7 +41,7 @@ class Command(BaseCommand):
             f"Start it (it replays the archived WAL up to that time, then promotes; it does not archive WAL):\n"
             f"  {' '.join(restored.start_command)}\n"
             f"Connect to it:\n"
-            f"  psql -h {restored.socket_dir} -p {restored.port} -U postgres loyalty\n"
-            f"To run the app on it: DATABASE_URL='postgresql://postgres@/loyalty?host={restored.socket_dir}"
-            f"&port={restored.port}'"
+            f"  psql -h {restored.socket_dir} -p {restored.port} -U {restored.user} {restored.dbname}\n"
+            f"To check it, or run the app on it: DATABASE_URL='postgresql://{restored.user}@/{restored.dbname}"
+            f"?host={restored.socket_dir}&port={restored.port}' python manage.py check_ledger"
         )
