@@ -154,17 +154,19 @@ class DatabaseAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         status = monitoring.statements_status()
+        search = request.GET.get("q", "").strip()[:200]
         lists = []
         if status.ready:
             lists = [
-                ("Most time in all", monitoring.statements(order="total")),
-                ("Slowest on average", monitoring.statements(order="mean")),
-                ("Most frequent", monitoring.statements(order="calls")),
+                ("Most time in all", monitoring.statements(order="total", search=search)),
+                ("Slowest on average", monitoring.statements(order="mean", search=search)),
+                ("Most frequent", monitoring.statements(order="calls", search=search)),
             ]
             for _, rows in lists:
                 for row in rows:
                     row["hit_ratio_text"] = percent(monitoring.ratio(row["shared_blks_hit"], row["shared_blks_read"]))
-        context = {"status": status, "lists": lists, "since": monitoring.statements_since() if status.ready else None}
+        since = monitoring.statements_since() if status.ready else None
+        context = {"status": status, "lists": lists, "since": since, "search": search}
         return self._render(request, "statements", context)
 
     def statements_reset_view(self, request):

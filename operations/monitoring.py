@@ -107,10 +107,10 @@ STATEMENT_ORDERS = {
 }
 
 
-def statements(*, order: str, limit: int = 25) -> list[dict]:
-    """This database's statements from pg_stat_statements, the `limit` first by `order`
-    ("total": most time in all, "mean": slowest on average, "calls": most frequent).
-    Only call it when statements_status().ready."""
+def statements(*, order: str, search: str = "", limit: int = 25) -> list[dict]:
+    """This database's statements from pg_stat_statements (those containing `search`, if given),
+    the `limit` first by `order` ("total": most time in all, "mean": slowest on average, "calls":
+    most frequent). Only call it when statements_status().ready."""
     column = STATEMENT_ORDERS[order]
     return _rows(
         f"""
@@ -119,10 +119,11 @@ def statements(*, order: str, limit: int = 25) -> list[dict]:
                s.shared_blks_hit, s.shared_blks_read
           FROM pg_stat_statements s
          WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AND strpos(lower(s.query), lower(%s)) > 0
          ORDER BY s.{column} DESC
          LIMIT %s
         """,
-        [limit],
+        [search, limit],
     )
 
 
