@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
-from django.db import OperationalError, connection, connections
+from django.db import OperationalError, connection, connections, transaction
 from django.db.backends.postgresql.base import DatabaseWrapper
 from django.urls import reverse
+from procrastinate.contrib.django import app
 from procrastinate.exceptions import AlreadyEnqueued
 
 from loyalty_site import embedded_db
@@ -216,6 +217,47 @@ def test_a_connection_terminated_from_the_page_ends_and_is_recorded(superuser_cl
     assert (record.action, record.pid, record.succeeded) == ("terminate", sleeper.pid, True)
 
 
+def test_a_waiting_lock_is_shown_with_the_backend_that_blocks_it(superuser_client):
+    locked, release = threading.Event(), threading.Event()
+
+    def hold():
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("LOCK TABLE size_snapshots IN ACCESS EXCLUSIVE MODE")
+                cursor.execute("SELECT pg_backend_pid()")
+                holder.append(cursor.fetchone()[0])
+                locked.set()
+                release.wait(timeout=20)
+        finally:
+            connection.close()
+
+    def wait():
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM size_snapshots")
+        finally:
+            connection.close()
+
+    holder = []
+    threads = [threading.Thread(target=hold), threading.Thread(target=wait)]
+    threads[0].start()
+    assert locked.wait(timeout=10)
+    threads[1].start()
+    try:
+        deadline = time.monotonic() + 10
+        while not (waiting := [lock for lock in monitoring.locks() if not lock["granted"]]):
+            assert time.monotonic() < deadline, "the second query never waited"
+            time.sleep(0.05)
+        assert waiting[0]["relation"] == "size_snapshots" and waiting[0]["blocked_by"] == holder
+        text = superuser_client.get(page("activity")).content.decode()
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(timeout=20)
+    assert '<tr class="waiting">' in text and "AccessExclusiveLock" in text
+    assert f"<td>{holder[0]}</td>" in text  # in "Blocked by"
+
+
 def test_a_backend_that_is_gone_is_a_message_and_nothing_is_recorded(superuser_client):
     url = reverse("admin:operations_database_signal", args=[2_000_000_000, "terminate"])
     response = superuser_client.post(url, follow=True)
@@ -255,7 +297,9 @@ def test_the_size_snapshot_is_one_row_per_table_and_day():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_daily_job_is_queued_once_and_runs_again_harmlessly():
+def test_the_daily_job_is_queued_once_and_runs_again_harmlessly(monkeypatch):
+    # only the jobs queued here run: the worker defers no periodic job of its own (a backup, say)
+    monkeypatch.setattr(app.periodic_registry, "periodic_tasks", {})
     clear_jobs()
     monitoring.snapshot_sizes.defer(timestamp=0)
     with pytest.raises(AlreadyEnqueued):
