@@ -222,3 +222,5 @@ PROCRASTINATE_WORKER_DEFAULTS = {
     "stalled_worker_timeout": env.float("WORKER_STALLED_SECONDS", default=30),
 }
 JOBS_KEEP_DAYS = env.int("JOBS_KEEP_DAYS", default=14)
+# WORKER_RECURRING=0: workers queue no recurring job but retry_stalled_jobs (cron runs the commands instead).
+WORKER_RECURRING = env.bool("WORKER_RECURRING", default=True)

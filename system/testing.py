@@ -17,8 +17,15 @@ def clear_jobs() -> None:
 
 def run_jobs() -> None:
     """Run a real worker on the test database until no job is due, then return. The test must be
-    transactional (`django_db(transaction=True)`): the worker's connections see committed rows only."""
-    from procrastinate.contrib.django import app
+    transactional (`django_db(transaction=True)`): the worker's connections see committed rows only.
+    It queues no recurring job (a test queues the ones it runs), so the clock changes nothing."""
+    from procrastinate.contrib.django import procrastinate_app
+    from procrastinate.periodic import PeriodicRegistry
 
-    with app.replace_connector(app.connector.get_worker_connector()):
-        app.run_worker(wait=False, install_signal_handlers=False, listen_notify=False)
+    app = procrastinate_app.current_app
+    recurring, app.periodic_registry = app.periodic_registry, PeriodicRegistry()
+    try:
+        with app.replace_connector(app.connector.get_worker_connector()):
+            app.run_worker(wait=False, install_signal_handlers=False, listen_notify=False)
+    finally:
+        app.periodic_registry = recurring

@@ -7,7 +7,7 @@ import sys
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from procrastinate.contrib.django import app
+from procrastinate.contrib.django import app, procrastinate_app
 
 
 class Command(BaseCommand):
@@ -39,6 +39,13 @@ class Command(BaseCommand):
         try:
             with app.replace_connector(app.connector.get_worker_connector()):
                 app.perform_import_paths()
+                if not settings.WORKER_RECURRING:  # cron runs them; a dead worker's jobs are still retried
+                    registry = procrastinate_app.current_app.periodic_registry
+                    registry.periodic_tasks = {
+                        key: task
+                        for key, task in registry.periodic_tasks.items()
+                        if key[0] == "operations.retry_stalled_jobs"
+                    }
                 recurring = len(app.periodic_registry.periodic_tasks)
                 self.stdout.write(
                     f"Job worker started (pid {os.getpid()}, database {settings.DATABASES['default']['NAME']}): "
