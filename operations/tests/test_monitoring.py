@@ -8,6 +8,7 @@ import subprocess
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -18,7 +19,6 @@ from django.urls import reverse
 from procrastinate.contrib.django import app
 from procrastinate.exceptions import AlreadyEnqueued
 
-from loyalty_site import embedded_db
 from merchants.tests.factories import UserFactory
 from operations import backups, monitoring
 from operations.models import DatabaseAction, SizeSnapshot
@@ -28,6 +28,7 @@ from transactions.testing import complete_sale
 pytestmark = pytest.mark.django_db
 
 PAGES = ["changelist", "statements", "tables", "activity"]
+SERVER_USER = "pgserver"  # the embedded server's user, which runs the private clusters when tests run as root
 
 
 def page(name: str) -> str:
@@ -315,48 +316,57 @@ def test_the_daily_job_is_queued_once_and_runs_again_harmlessly(monkeypatch):
 
 
 @pytest.fixture
-def primary_and_replica(tmp_path):
-    """A private primary (the embedded server in tmp_path) and a streaming replica of it made with
-    pg_basebackup -R, on their own sockets; Django aliases "primary" and "replica" for them."""
-    user = embedded_db.SERVICE_USER if os.geteuid() == 0 else None
-    bin_dir = embedded_db.bin_dir()
-    replica_dir = tmp_path / "replica"
+def primary_and_replica(tmp_path, settings):
+    """A private primary cluster and a streaming replica of it made with pg_basebackup -R, each on its
+    own socket in tmp_path (PostgreSQL's binaries: PG_BIN_DIR); Django aliases "primary" and "replica"."""
+    bin_dir = Path(settings.PG_BIN_DIR)
+    user = SERVER_USER if os.geteuid() == 0 else None  # PostgreSQL refuses to run as root
+    primary_dir, replica_dir = tmp_path / "primary", tmp_path / "replica"
+    for directory in (primary_dir, replica_dir):
+        directory.mkdir(mode=0o700)
+        if user:
+            shutil.chown(directory, user, user)
+    for parent in (tmp_path, *tmp_path.parents):  # the server's user must reach its directories
+        if parent.stat().st_mode & 0o001 == 0:
+            parent.chmod(parent.stat().st_mode | 0o011)
 
     def run(*command, check=True):
         subprocess.run([str(c) for c in command], user=user, check=check, capture_output=True, timeout=120)
 
+    def own_socket(directory):
+        with (directory / "postgresql.auto.conf").open("a") as conf:
+            conf.write(f"listen_addresses = ''\nunix_socket_directories = '{directory}'\narchive_mode = off\n")
+
     try:
-        primary = embedded_db.ensure_server(tmp_path / "primary", archive=False)
-        replica_dir.mkdir(mode=0o700)
-        if user:
-            shutil.chown(replica_dir, user, user)
-        base = ["-h", primary.host, "-p", primary.port, "-U", "postgres", "-D", replica_dir]
-        run(bin_dir / "pg_basebackup", *base, "-R", "-X", "stream", "--checkpoint=fast", "--no-sync")
+        run(bin_dir / "initdb", "-D", primary_dir, "-U", "postgres", "--auth=trust", "--no-instructions")
+        own_socket(primary_dir)
+        run(bin_dir / "pg_ctl", "-D", primary_dir, "-l", primary_dir / "server.log", "-w", "-t", "60", "start")
+        source = ["-h", primary_dir, "-U", "postgres", "-D", replica_dir]
+        run(bin_dir / "pg_basebackup", *source, "-R", "-X", "stream", "--checkpoint=fast", "--no-sync")
         for copied in replica_dir.glob(".s.PGSQL.*.lock"):  # the primary's socket lock, copied with its directory
             copied.unlink()
-        with (replica_dir / "postgresql.auto.conf").open("a") as conf:
-            conf.write(f"unix_socket_directories = '{replica_dir}'\narchive_mode = off\n")
+        own_socket(replica_dir)
         run(bin_dir / "pg_ctl", "-D", replica_dir, "-l", replica_dir / "server.log", "-w", "-t", "60", "start")
-        for alias, host in (("primary", primary.host), ("replica", str(replica_dir))):
-            settings = {
+        for alias, host in (("primary", primary_dir), ("replica", replica_dir)):
+            database = {
                 **connections["default"].settings_dict,
                 "ENGINE": "django.db.backends.postgresql",
-                "HOST": host,
-                "PORT": primary.port,
+                "HOST": str(host),
+                "PORT": "",
                 "NAME": "postgres",
                 "USER": "postgres",
                 "OPTIONS": {},
             }
-            connections[alias] = DatabaseWrapper(settings, alias)
+            connections[alias] = DatabaseWrapper(database, alias)
         yield
     finally:
         for alias in ("primary", "replica"):
             if hasattr(connections._connections, alias):
                 connections[alias].close()
                 del connections[alias]
-        if (replica_dir / "postmaster.pid").exists():
-            run(bin_dir / "pg_ctl", "-D", replica_dir, "-m", "immediate", "-w", "stop", check=False)
-        embedded_db.stop_server(tmp_path / "primary")
+        for directory in (replica_dir, primary_dir):
+            if (directory / "postmaster.pid").exists():
+                run(bin_dir / "pg_ctl", "-D", directory, "-m", "immediate", "-w", "stop", check=False)
 
 
 def test_a_streaming_replica_is_shown_on_both_sides(primary_and_replica):
