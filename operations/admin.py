@@ -175,11 +175,14 @@ class DatabaseAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request):
             raise PermissionDenied
         try:
-            monitoring.statements_reset(user=request.user)
+            record = monitoring.statements_reset(user=request.user)
         except monitoring.StatementsUnavailable as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, "The statement statistics were reset.")
+            if record.succeeded:
+                messages.success(request, "The statement statistics were reset.")
+            else:
+                messages.error(request, f"The statement statistics were not reset: {record.error}")
         return redirect("admin:operations_database_statements")
 
     def tables_view(self, request):

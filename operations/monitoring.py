@@ -93,11 +93,20 @@ def statements_status() -> StatementsStatus:
         """
         SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_stat_statements') AS available,
                EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements') AS created,
-               'pg_stat_statements' = ANY (string_to_array(
-                   translate(current_setting('shared_preload_libraries'), ' "', ''), ',')) AS loaded
+               (SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries') AS libraries
         """
     )
-    return StatementsStatus(**row)
+    if row["created"]:  # its view answers only when the library is loaded
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT 1 FROM pg_stat_statements_info")
+            loaded = True
+        except DatabaseError:
+            loaded = False
+    else:  # pg_settings hides the libraries from a role without pg_read_all_settings: then "not loaded"
+        libraries = (row["libraries"] or "").replace('"', "").replace(" ", "").split(",")
+        loaded = "pg_stat_statements" in libraries
+    return StatementsStatus(available=row["available"], created=row["created"], loaded=loaded)
 
 
 STATEMENT_ORDERS = {
@@ -432,13 +441,20 @@ def backend_signal(*, pid: int, action: str, user) -> DatabaseAction:
 
 @transaction.atomic
 def statements_reset(*, user) -> DatabaseAction:
-    """Reset pg_stat_statements (every database's statements), and record it."""
+    """Reset pg_stat_statements (every database's statements), and record it, done or refused (a
+    role that is not a superuser needs EXECUTE on pg_stat_statements_reset)."""
     status = statements_status()
     if not status.ready:
         raise StatementsUnavailable(status.advice)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_stat_statements_reset()")
-    return DatabaseAction.objects.create(action=DatabaseAction.Kind.RESET_STATEMENTS, succeeded=True, user=user)
+    error = ""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_statements_reset()")
+    except DatabaseError as exc:
+        error = str(exc).strip()
+    return DatabaseAction.objects.create(
+        action=DatabaseAction.Kind.RESET_STATEMENTS, succeeded=not error, error=error, user=user
+    )
 
 
 # --- the daily size snapshot -----------------------------------------------------------------

@@ -284,6 +284,18 @@ def test_the_reset_button_empties_the_statement_statistics_and_is_recorded(super
     assert (record.action, record.succeeded, record.user) == ("reset_statements", True, response.wsgi_request.user)
 
 
+def test_a_reset_the_role_may_not_make_is_recorded_as_refused():
+    sql("CREATE ROLE monitoring_probe")  # rolled back with the test
+    sql("GRANT SELECT, INSERT ON database_actions TO monitoring_probe")
+    sql("SET LOCAL ROLE monitoring_probe")
+    assert monitoring.statements_status().ready
+    record = monitoring.statements_reset(user=None)
+    sql("RESET ROLE")
+
+    assert not record.succeeded and "permission denied" in record.error
+    assert DatabaseAction.objects.get() == record
+
+
 def test_the_size_snapshot_is_one_row_per_table_and_day():
     tables = monitoring.sizes_snapshot()
     before = SizeSnapshot.objects.get(table_name="public.audit_logs").table_bytes
