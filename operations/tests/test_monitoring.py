@@ -16,7 +16,6 @@ from django.core.management import call_command
 from django.db import OperationalError, connection, connections, transaction
 from django.db.backends.postgresql.base import DatabaseWrapper
 from django.urls import reverse
-from procrastinate.contrib.django import app
 from procrastinate.exceptions import AlreadyEnqueued
 
 from merchants.tests.factories import UserFactory
@@ -310,9 +309,7 @@ def test_the_size_snapshot_is_one_row_per_table_and_day():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_daily_job_is_queued_once_and_runs_again_harmlessly(monkeypatch):
-    # only the jobs queued here run: the worker defers no periodic job of its own (a backup, say)
-    monkeypatch.setattr(app.periodic_registry, "periodic_tasks", {})
+def test_the_daily_job_is_queued_once_and_runs_again_harmlessly():
     clear_jobs()
     monitoring.snapshot_sizes.defer(timestamp=0)
     with pytest.raises(AlreadyEnqueued):
