@@ -61,7 +61,7 @@ def rebuild_analytics(timestamp: int) -> None:
 # than WORKER_STALLED_SECONDS, any other worker queues them again here. What the dead worker's transaction
 # wrote was rolled back with its connection, and every job is safe to run again.
 @app.periodic(cron="* * * * *")
-@app.task(name="operations.retry_stalled_jobs", queueing_lock="retry_stalled_jobs")
+@app.task(name="operations.retry_stalled_jobs", queueing_lock="retry_stalled_jobs", priority=10)  # before others
 async def retry_stalled_jobs(timestamp: int) -> None:
     seconds = settings.PROCRASTINATE_WORKER_DEFAULTS["stalled_worker_timeout"]
     for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=seconds):

@@ -169,6 +169,29 @@ def test_a_worker_killed_mid_job_loses_nothing(settings):
     assert ledger_errors() == []
 
 
+def test_a_dead_workers_job_whose_twin_waits_is_failed_and_the_twin_does_the_work():
+    merchant = MerchantFactory(timezone="Asia/Tokyo")
+    LoyaltyProgramFactory(merchant=merchant, points_expiry_days=365)
+    lot = lot_due_at(merchant, datetime.now(ZoneInfo("UTC")) - timedelta(days=2))
+    locked = jobs.expire_points.configure(queueing_lock="expire_points")  # as the backups' and maintenance's jobs
+    stalled = locked.defer(timestamp=0)
+    # A worker takes it, as a worker does, then dies: its heartbeat stops.
+    [(worker_id,)] = sql("SELECT procrastinate_register_worker_v1()")
+    sql("SELECT procrastinate_fetch_job_v2(NULL, %s)", [worker_id])
+    sql("UPDATE procrastinate_workers SET last_heartbeat = now() - interval '1 hour' WHERE id = %s", [worker_id])
+    # Its twin waits under the same queueing lock (here: to be tried again in an hour).
+    twin = jobs.expire_points.configure(queueing_lock="expire_points", schedule_in={"hours": 1}).defer(timestamp=900)
+
+    jobs.retry_stalled_jobs.defer(timestamp=0)
+    run_jobs()
+    assert (job(stalled)[0], job(twin)[0]) == ("failed", "todo")
+    sql("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE id = %s", [twin])  # the hour passes
+    run_jobs()
+
+    assert job(twin)[0] == "succeeded"
+    assert PointsTransaction.objects.filter(lot=lot, transaction_type="expire").count() == 1
+
+
 def in_thread(work):
     def run(*args):
         try:
