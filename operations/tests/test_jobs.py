@@ -304,3 +304,19 @@ def test_the_launcher_stops_the_worker_when_the_web_server_dies():
         if run.poll() is None:
             run.kill()
         run.stdout.close()
+
+
+def test_finished_jobs_are_removed_after_jobs_keep_days_and_failed_ones_stay(settings):
+    old_done, old_failed, recent_done = (jobs.purge_idempotency_keys.defer(timestamp=t) for t in (1, 2, 3))
+    run_jobs()
+    sql("UPDATE procrastinate_jobs SET status = 'failed' WHERE id = %s", [old_failed])  # as if its last try failed
+    sql(
+        "UPDATE procrastinate_events SET at = now() - make_interval(days => %s) WHERE job_id IN (%s, %s)",
+        [settings.JOBS_KEEP_DAYS + 1, old_done, old_failed],
+    )
+
+    jobs.remove_old_jobs.defer(timestamp=0)
+    run_jobs()
+
+    left = {job_id for (job_id,) in sql("SELECT id FROM procrastinate_jobs")}
+    assert old_done not in left and {old_failed, recent_done} <= left
