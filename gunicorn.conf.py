@@ -17,3 +17,16 @@ accesslog = os.environ.get("WEB_ACCESS_LOG") or None  # e.g. "-" for stdout; off
 errorlog = "-"
 graceful_timeout = 10
 control_socket_disable = True  # one shared ~/.gunicorn/gunicorn.ctl would clash between servers; unused
+
+# /metrics adds up every worker's request figures: prometheus_client keeps them in files in this
+# directory (one per worker), made empty at each start.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    import tempfile
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="loyalty-metrics-")
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
