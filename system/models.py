@@ -191,6 +191,8 @@ class QRScanLog(UUIDModel):
             # A customer's scans in a window (fraud flags).
             models.Index(fields=["customer", "-created_at"], name="qr_scan_logs_customer_idx"),
             models.Index(fields=["ip_address", "-created_at"], name="qr_scan_logs_ip_idx"),
+            # Every merchant's scans newest first (the admin's list), and the old ones maintenance archives.
+            models.Index(fields=["-created_at"], name="qr_scan_logs_created_idx"),
         ]
 
     def __str__(self):
