@@ -162,6 +162,38 @@ class WebServer:
         self.log_file.close()
 
 
+class JobWorker:
+    """`python manage.py worker`, as make serve runs it beside the web server: the counter is measured with it
+    running (its recurring jobs included)."""
+
+    def __init__(self, env: dict, workdir: Path):
+        self.env, self.log_path = env, workdir / "worker.log"
+
+    def __enter__(self) -> JobWorker:
+        self.log_file = open(self.log_path, "w")
+        self.process = subprocess.Popen(
+            [PY, "manage.py", "worker"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return self
+
+    def __exit__(self, *exc) -> None:
+        alive = self.process.poll() is None
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log_file.close()
+        if not alive and exc[0] is None:
+            raise InvariantBroken(f"the job worker exited during the bench:\n{self.log_path.read_text()[-3000:]}")
+
+
 def get(port: int, path: str, cookie: str = "") -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
@@ -524,6 +556,7 @@ def measure(sizes: dict, env: dict, workdir: Path, server) -> dict:
 
     load = CounterLoad(sizes, workdir)
     with contextlib.ExitStack() as stack:
+        stack.enter_context(JobWorker(env, workdir))
         servers = {name: stack.enter_context(WebServer(name, env, workdir, sizes["web_workers"])) for name in SERVERS}
         for web in servers.values():
             log(f"warming up the {web.name} server")
