@@ -162,8 +162,9 @@ class CustomerLoyaltyAccount(TimeStampedModel):
             ),
         ]
         indexes = [
-            # "Customer Loyalty Status": a merchant's members by points.
-            models.Index(fields=["merchant", "-current_points"], name="cla_merchant_points_idx"),
+            # "Customer Loyalty Status": a merchant's members by points, and the customers list's first page
+            # (ties by id, so a page is read from the index in order, with no sort).
+            models.Index(fields=["merchant", "-current_points", "id"], name="cla_merchant_points_id_idx"),
             # Customers who came since a day: the dashboard's figure for a period ending today.
             models.Index(fields=["merchant", "last_visit_at"], name="cla_merchant_last_visit_idx"),
         ]
