@@ -214,9 +214,11 @@ class QRScanLogAdmin(ReadOnlyAdmin):
             pass
         else:
             return queryset.filter(ip_address=term), False
+        # The owners are looked up first and passed as values: with the value the planner reads that owner's
+        # scans from its index, newest first, where a subquery could walk the whole log by time.
         if "@" in term:
             users = field("scanned_by").related_model.objects.filter(email__iexact=term)
-            return queryset.filter(scanned_by_id__in=users.values("pk")), False
+            return queryset.filter(scanned_by_id__in=list(users.values_list("pk", flat=True))), False
         for length, name, code_field in (
             (codes.CUSTOMER_CODE_LENGTH, "customer", "customer_code"),
             (codes.MERCHANT_CODE_LENGTH, "merchant", "merchant_code"),
@@ -225,9 +227,9 @@ class QRScanLogAdmin(ReadOnlyAdmin):
                 code = codes.normalize(term, length)
             except codes.CodeError:
                 continue
-            owners = field(name).related_model.objects.filter(**{code_field: code})
-            if owners.exists():
-                return queryset.filter(**{f"{name}_id__in": owners.values("pk")}), False
+            owners = list(field(name).related_model.objects.filter(**{code_field: code}).values_list("pk", flat=True))
+            if owners:
+                return queryset.filter(**{f"{name}_id__in": owners}), False
         if request.GET.get(MerchantFilter.parameter_name) is None:
             self.message_user(request, "Choose a merchant to search its scans for a scanned code.", messages.INFO)
             return queryset.none(), False

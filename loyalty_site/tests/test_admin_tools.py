@@ -289,13 +289,21 @@ def explain(sql, params):
 
 
 def test_the_searches_of_the_logs_can_use_an_index(admin_client, merchant, scans):
+    # Many scans at another merchant, so the planner weighs the indexes as on a real log.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO qr_scan_logs (merchant_id, scanned_code, scan_result, created_at) "
+            "SELECT %s, 'x' || g, 'malformed', now() - g * interval '1 minute' FROM generate_series(1, 20000) g",
+            [scans[1].pk],
+        )
+        cursor.execute("ANALYZE qr_scan_logs")
     audit_admin = admin.site._registry[AuditLog]
     request = admin_client.get("/").wsgi_request
     by_record, _ = audit_admin.get_search_results(request, AuditLog.objects.all(), str(merchant.pk))
     assert "audit_logs_record_idx" in explain(*by_record.query.sql_with_params())
     scan_admin = admin.site._registry[QRScanLog]
     by_merchant, _ = scan_admin.get_search_results(request, QRScanLog.objects.all(), merchant.merchant_code)
-    # The merchant is found through an index (qr_scan_logs_merchant_idx or a failures index), not filtered.
+    by_merchant = by_merchant.order_by("-created_at")[:100]
     assert "Index Cond: (merchant_id = " in explain(*by_merchant.query.sql_with_params())
 
 

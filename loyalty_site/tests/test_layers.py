@@ -17,7 +17,18 @@ from django.apps import apps
 ROOT = Path(__file__).resolve().parents[2]
 
 # The layers, lowest first: demo (seed_demo) and loyalty_site (settings, urls, wiring) are on top.
-LAYERS = ["system", "merchants", "customers", "loyalty", "transactions", "analytics", "api", "operations", "demo", "loyalty_site"]
+LAYERS = [
+    "system",
+    "merchants",
+    "customers",
+    "loyalty",
+    "transactions",
+    "analytics",
+    "api",
+    "operations",
+    "demo",
+    "loyalty_site",
+]
 RANK = {app: rank for rank, app in enumerate(LAYERS)}
 SKIPPED = {"migrations", ".venv", "__pycache__"}
 BEYOND = "<above the top package>"  # a relative import that leaves the app
