@@ -43,6 +43,10 @@ BIN = Path(settings.PG_BIN_DIR)
 SERVICE_USER = "pgserver"  # PostgreSQL refuses to run as root; the embedded server's user
 ROOT = Path(settings.BASE_DIR)
 
+# The private cluster copies the test database, which pytest-django makes only for a session with a test
+# that asks for the database: these do, even when run alone.
+pytestmark = pytest.mark.django_db
+
 
 def server_user() -> str | None:
     if os.geteuid() != 0:
