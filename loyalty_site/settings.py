@@ -28,7 +28,6 @@ INSTALLED_APPS = [
     "ninja",  # its Swagger UI is then served from its own static files, not a CDN
     "procrastinate.contrib.django",  # background jobs, kept in the same database
     "django_prometheus",
-    "pgactivity",
     "loyalty_site",
     "merchants",
     "customers",
