@@ -3,7 +3,7 @@ joining a merchant's program from its poster."""
 
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.urls import reverse
 
 from customers.models import Customer
@@ -143,3 +143,25 @@ def customer_join(
             to=[email],
         )
     return JoinResult(customer=customer, new=new)
+
+
+EXPIRY_BATCH = 200  # due lots per database transaction: the customers they lock wait no longer than that
+
+
+def points_expire(*, local_midnight: bool = False) -> int:
+    """Expire the due lots in batches; returns how many. With `local_midnight`, only the lots due by their
+    merchant's latest local midnight (the background job's rule: a merchant's points expire at the end of
+    its local day). Safe to run twice, at once, and while sales complete."""
+    expired = 0
+    while True:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT expire_points(%s, %s)", [EXPIRY_BATCH, local_midnight])
+                written = cursor.fetchone()[0]
+        except OperationalError as error:  # a deadlock with a concurrent run: its batch is retried
+            if getattr(error.__cause__, "sqlstate", None) != "40P01":
+                raise
+            continue
+        expired += written
+        if not written:
+            return expired

@@ -19,9 +19,9 @@ from procrastinate.contrib.django import app
 from procrastinate.exceptions import UniqueViolation
 from procrastinate.jobs import Status
 
-from analytics.management.commands.rebuild_analytics import fold_pending_analytics, rebuild_recent_analytics
+from analytics.services import analytics_fold_pending, analytics_rebuild_recent
 from api.services import idempotency_purge
-from loyalty.management.commands.expire_points import expire_points as expire_due_points
+from loyalty.services import points_expire
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ RETRY = RetryStrategy(max_attempts=5, exponential_wait=3)
 @app.periodic(cron="*/15 * * * *")
 @app.task(name="operations.expire_points", retry=RETRY)
 def expire_points(timestamp: int) -> None:
-    logger.info("Expired %s lot(s) of points.", expire_due_points(local_midnight=True))
+    logger.info("Expired %s lot(s) of points.", points_expire(local_midnight=True))
 
 
 @app.periodic(cron="7 * * * *")
@@ -47,14 +47,14 @@ def purge_idempotency_keys(timestamp: int) -> None:
 @app.periodic(cron="*/5 * * * *")
 @app.task(name="operations.fold_pending_analytics", retry=RETRY)
 def fold_analytics(timestamp: int) -> None:
-    logger.info("Folded pending deltas into %s day rows.", fold_pending_analytics())
+    logger.info("Folded pending deltas into %s day rows.", analytics_fold_pending())
 
 
 @app.periodic(cron="30 3 * * *")
 @app.task(name="operations.rebuild_recent_analytics", retry=RETRY)
 def rebuild_analytics(timestamp: int) -> None:
-    fold_pending_analytics()
-    logger.info("Rebuilt %s day rows of each merchant's local yesterday and today.", rebuild_recent_analytics())
+    analytics_fold_pending()
+    logger.info("Rebuilt %s day rows of each merchant's local yesterday and today.", analytics_rebuild_recent())
 
 
 # A worker killed mid-job (SIGKILL, a lost machine) leaves its jobs `doing`; once its heartbeat is older

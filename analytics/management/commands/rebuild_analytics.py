@@ -4,31 +4,8 @@ from datetime import date, timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
+from analytics.services import analytics_fold_pending, analytics_rebuild_recent
 from merchants.models import Merchant
-
-
-def fold_pending_analytics() -> int:
-    """Fold every merchant's pending deltas into its figures (a sale skips the roll-up while another
-    holds it, and its deltas wait for the next one); returns the day rows it changed."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT rollup_merchant_daily_analytics()")
-        return cursor.fetchone()[0]
-
-
-def rebuild_recent_analytics() -> int:
-    """Recompute each merchant's figures of its local yesterday and today from the sales, one merchant per
-    transaction (its roll-up lock is held only that long); returns the day rows written."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT id, (now() AT TIME ZONE timezone)::date FROM merchants ORDER BY id")
-        merchants = cursor.fetchall()
-    rows = 0
-    for merchant_id, today in merchants:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT rebuild_merchant_daily_analytics(%s, %s, %s)", [today - timedelta(days=1), today, merchant_id]
-            )
-            rows += cursor.fetchone()[0]
-    return rows
 
 
 class Command(BaseCommand):
@@ -58,12 +35,12 @@ class Command(BaseCommand):
         if (recent or pending) and (first or last or merchant or (recent and pending)):
             raise CommandError("--recent and --pending take no other option.")
         if pending:
-            self.stdout.write(f"Folded pending deltas into {fold_pending_analytics()} day rows.")
+            self.stdout.write(f"Folded pending deltas into {analytics_fold_pending()} day rows.")
             return
         if recent:
-            folded = fold_pending_analytics()
+            folded = analytics_fold_pending()
             self.stdout.write(
-                f"Folded pending deltas into {folded} day rows; rebuilt {rebuild_recent_analytics()} day rows of each "
+                f"Folded pending deltas into {folded} day rows; rebuilt {analytics_rebuild_recent()} day rows of each "
                 "merchant's local yesterday and today."
             )
             return
