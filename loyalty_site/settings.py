@@ -44,6 +44,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",  # first: times the whole request (/metrics)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "system.middleware.RejectNulMiddleware",
     "system.settings_store.SettingsPerRequestMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -167,7 +168,19 @@ EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.
 from loyalty_site import embedded_db  # noqa: E402
 
 _LOYALTY_DATA_DIR = Path(env("LOYALTY_DATA_DIR", default=str(BASE_DIR / ".data")))
-PG_BIN_DIR = Path(env("PG_BIN_DIR", default=str(embedded_db.bin_dir())))  # pg_basebackup and its kin
+
+
+def _pg_bin_dir() -> str:
+    """The embedded or the machine's PostgreSQL binaries; empty when there are none (a DATABASE_URL host
+    without them: backups then ask for PG_BIN_DIR)."""
+    try:
+        return str(embedded_db.bin_dir())
+    except embedded_db.EmbeddedDatabaseError:
+        return ""
+
+
+# pg_basebackup and its kin, a string: PG_BIN_DIR when set (the machine's PostgreSQL is then not looked for)
+PG_BIN_DIR = env("PG_BIN_DIR", default="") or _pg_bin_dir()
 BACKUP_DIR = Path(env("BACKUP_DIR", default=str(_LOYALTY_DATA_DIR / "backups")))
 BACKUP_COPY_DIR = env("BACKUP_COPY_DIR", default="")
 BACKUP_WAL_ARCHIVE_DIR = env("BACKUP_WAL_ARCHIVE_DIR", default="") or (
@@ -177,11 +190,12 @@ BACKUP_KEEP_DAYS = env.int("BACKUP_KEEP_DAYS", default=7)
 BACKUP_FULL_CRON = env("BACKUP_FULL_CRON", default="0 2 * * *")
 BACKUP_INCREMENTAL_CRON = env("BACKUP_INCREMENTAL_CRON", default="30 * * * *")
 
-# /metrics (operations/metrics.py), in Prometheus' format: open to `Authorization: Bearer <METRICS_TOKEN>`
-# (when set) and to direct requests from METRICS_ALLOWED_NETWORKS (CIDRs, comma-separated; loopback by
-# default); anything else gets a 403. Behind a proxy, set a token: proxied requests never pass by address.
+# /metrics (operations/metrics.py), in Prometheus' format. With METRICS_TOKEN set, only a request with
+# `Authorization: Bearer <METRICS_TOKEN>` gets it. Without one, direct requests from METRICS_ALLOWED_NETWORKS
+# (CIDRs, comma-separated; loopback in development, none when DEBUG is off) do; a request through a proxy never
+# passes by address. Anything else gets a 403.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
-METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"] if DEBUG else [])
 
 # Maintenance (operations/maintenance.py; `python manage.py maintenance`, and daily at MAINTENANCE_CRON, UTC).
 # ANALYZE: tables changed by more than MAINTENANCE_ANALYZE_FRACTION of their live rows (and at least

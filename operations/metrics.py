@@ -123,12 +123,12 @@ def _networks(cidrs: tuple[str, ...]) -> tuple:
 
 
 def allowed(request) -> bool:
-    """Has the bearer token, or comes directly from an allowed network."""
+    """With METRICS_TOKEN set, has that bearer token (and nothing else passes: a proxy on the same host that adds
+    no forwarding header makes every visitor look local); without one, comes directly from an allowed network."""
     token = settings.METRICS_TOKEN
     if token:
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
-            return True
+        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
     if any(header in request.headers for header in PROXY_HEADERS):
         return False
     try:

@@ -5,6 +5,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -404,6 +405,26 @@ def test_metrics_refuses_a_request_from_outside_without_the_token(client, settin
     assert client.get("/metrics", REMOTE_ADDR="203.0.113.5").status_code == 403
     wrong = {"HTTP_AUTHORIZATION": "Bearer not-the-token"}
     assert client.get("/metrics", REMOTE_ADDR="203.0.113.5", **wrong).status_code == 403
+
+
+def test_with_a_token_set_loopback_needs_it_too(client, settings):
+    # A proxy on the same host that adds no forwarding header makes every visitor look local.
+    settings.METRICS_TOKEN = "a-long-scrape-token"
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 403
+    token = {"HTTP_AUTHORIZATION": "Bearer a-long-scrape-token"}
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1", **token).status_code == 200
+
+
+def test_in_production_no_network_is_allowed_by_default():
+    result = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; print(settings.METRICS_ALLOWED_NETWORKS)"],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "loyalty_site.settings", "DEBUG": "0", "SECRET_KEY": "x" * 50},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def test_metrics_refuses_a_proxied_request_even_from_loopback(client):
