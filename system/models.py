@@ -3,6 +3,7 @@ import re
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Now
@@ -221,3 +222,22 @@ class FraudFlag(UUIDModel):
 
     def __str__(self):
         return self.reason
+
+
+class OutgoingEmail(UUIDModel):
+    """A message waiting for the worker (system.mail): its job carries only this row's id, so the links in
+    it (password resets, invitations, cards) never reach the job's arguments, shown in the admin and kept
+    there. Written in the sender's transaction with its job; deleted once sent. Neither audited nor in the
+    admin, so the body is copied nowhere."""
+
+    to = ArrayField(models.CharField(max_length=254))
+    subject = models.TextField()
+    body = models.TextField()
+    html_body = models.TextField(blank=True, default="", db_default="")
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "outgoing_emails"
+
+    def __str__(self):
+        return self.subject
