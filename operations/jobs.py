@@ -9,6 +9,9 @@ safe to run twice and while sales complete, and each is a management command, so
     7 * * * *     manage.py purge_idempotency_keys
     */5 * * * *   manage.py rebuild_analytics --pending
     30 3 * * *    manage.py rebuild_analytics --recent
+    40 4 * * *    manage.py remove_old_jobs
+
+retry_stalled_jobs has no command: it is a worker's, and workers queue it even with WORKER_RECURRING=0.
 """
 
 import logging
@@ -73,10 +76,16 @@ async def retry_stalled_jobs(timestamp: int) -> None:
             logger.warning("Job %s (%s) of a dead worker: failed, as the same job waits.", job.id, job.task_name)
 
 
-# Finished jobs are kept JOBS_KEEP_DAYS for the admin; failed ones stay until deleted there.
-@app.periodic(cron="40 4 * * *")
-@app.task(name="operations.remove_old_jobs", retry=RETRY)
-async def remove_old_jobs(timestamp: int) -> None:
+async def jobs_remove_old() -> None:
+    """Delete the finished jobs (succeeded, cancelled, aborted) older than JOBS_KEEP_DAYS, with their events.
+    Failed jobs stay, for the admin to show: procrastinate's admin cannot delete a job."""
     await app.job_manager.delete_old_jobs(
         nb_hours=settings.JOBS_KEEP_DAYS * 24, include_cancelled=True, include_aborted=True
     )
+
+
+# Finished jobs are kept JOBS_KEEP_DAYS for the admin; failed ones are never removed (nor can the admin delete them).
+@app.periodic(cron="40 4 * * *")
+@app.task(name="operations.remove_old_jobs", retry=RETRY)
+async def remove_old_jobs(timestamp: int) -> None:
+    await jobs_remove_old()

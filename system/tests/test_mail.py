@@ -95,7 +95,9 @@ def closed_port() -> int:
         return probe.getsockname()[1]  # nothing listens there once the probe is closed
 
 
-def test_a_failing_send_is_retried_with_growing_waits_then_shown_as_failed(settings, admin_client, client):
+def test_a_failing_send_is_retried_with_growing_waits_then_shown_as_failed_and_can_be_retried_from_the_admin(
+    settings, admin_client, client
+):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", closed_port(), 2
     job_id = queue_email(subject="Welcome", body="Hello", to=["ada@example.test"])
@@ -122,3 +124,12 @@ def test_a_failing_send_is_retried_with_growing_waits_then_shown_as_failed(setti
     assert failed.status_code == 200 and "system.send_email" in failed.content.decode()
     client.force_login(get_user_model().objects.create_user("clerk@shop.test", "a-long-test-password"))
     assert client.get("/admin/procrastinate/procrastinatejob/").status_code == 302  # staff only
+
+    # Once the mail server is back, the admin's Retry Job action sends the message the outbox kept.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    admin_client.post(
+        "/admin/procrastinate/procrastinatejob/", {"action": "retry", "_selected_action": [job_id]}, follow=True
+    )
+    run_jobs()
+    [message] = mail.outbox
+    assert message.subject == "Welcome" and outbox_rows() == []
