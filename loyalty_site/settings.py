@@ -229,8 +229,9 @@ ARCHIVE_DIR = Path(
 # runs them, `make run`/`make serve` start one beside the web server. A worker writes a heartbeat every
 # WORKER_HEARTBEAT_SECONDS; one silent for WORKER_STALLED_SECONDS (killed, its machine gone) is dead,
 # and the retry_stalled_jobs job runs its unfinished jobs again. WORKER_CONCURRENCY jobs run at once,
-# so a long job does not hold up mail. Finished jobs are kept JOBS_KEEP_DAYS for the admin; failed
-# ones until deleted there. The schedule is operations/jobs.py.
+# so a long job does not hold up mail. remove_old_jobs deletes finished jobs (succeeded, cancelled,
+# aborted) after JOBS_KEEP_DAYS; failed ones are never removed: the admin shows them and can retry them,
+# not delete them. The schedule is operations/jobs.py.
 PROCRASTINATE_WORKER_DEFAULTS = {
     "concurrency": env.int("WORKER_CONCURRENCY", default=2),
     "update_heartbeat_interval": env.float("WORKER_HEARTBEAT_SECONDS", default=10),
