@@ -8,13 +8,14 @@ catalog, and a record or customer is chosen by its id (a link in the list, or th
 import ipaddress
 import uuid
 
+from django.apps import apps
 from django.contrib import admin, messages
 from django.db import connection
 from django.db.models import Q
 from django.utils.html import format_html
 
 from system import codes
-from system.models import AuditLog, FraudFlag, QRScanLog, SystemSetting
+from system.models import AuditLog, FraudFlag, QRScanLog, SystemSetting, audit_merchant_id
 from system.settings_store import KNOWN
 
 
@@ -53,6 +54,21 @@ class MerchantFilter(admin.SimpleListFilter):
             return queryset
         chosen = as_uuid(self.value())
         return queryset.filter(merchant_id=chosen) if chosen else queryset.none()
+
+
+class AuditMerchantFilter(MerchantFilter):
+    """The audit rows of one merchant: its own row and every row whose values name it (audit_merchant_id(),
+    read through its index), newest first."""
+
+    def lookups(self, request, model_admin):
+        merchants = apps.get_model("merchants", "Merchant").objects  # named, as the logs' keys name it
+        return [(str(pk), name) for pk, name in merchants.order_by("business_name").values_list("pk", "business_name")]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        chosen = as_uuid(self.value())
+        return queryset.alias(merchant=audit_merchant_id()).filter(merchant=chosen) if chosen else queryset.none()
 
 
 class IdFilter(admin.SimpleListFilter):
@@ -140,7 +156,7 @@ class SystemSettingAdmin(admin.ModelAdmin):
 @admin.register(AuditLog)
 class AuditLogAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "table_name", "action", "record", "user", "changed_fields"]
-    list_filter = [AuditedTableFilter, RecordFilter, "action", "created_at"]
+    list_filter = [AuditMerchantFilter, AuditedTableFilter, RecordFilter, "action", "created_at"]
     search_fields = ["=record_id", "=user__email"]
     search_help_text = "A record's id, or the email of the user who made the change."
     list_select_related = ["user"]

@@ -99,6 +99,12 @@ class AuditLogAction(models.TextChoices):
     DELETE = "DELETE"
 
 
+def audit_merchant_id() -> models.Func:
+    """The merchant of an audit row (system/sql/audit_merchant_id.sql): the admin's filter and its index."""
+    fields = [models.F("table_name"), models.F("record_id"), models.F("new_values"), models.F("old_values")]
+    return models.Func(*fields, function="audit_merchant_id", output_field=models.UUIDField())
+
+
 class AuditLog(UUIDModel):
     """Every change to an audited table, written by the `audit_row_change` trigger. Append-only."""
 
@@ -127,6 +133,8 @@ class AuditLog(UUIDModel):
             # One record's history (transaction page, program settings).
             models.Index(fields=["table_name", "record_id", "-created_at"], name="audit_logs_record_idx"),
             models.Index(fields=["-created_at"], name="audit_logs_created_idx"),
+            # One merchant's rows, newest first (the admin's filter by merchant).
+            models.Index(audit_merchant_id(), models.F("created_at").desc(), name="audit_logs_merchant_idx"),
         ]
 
     def __str__(self):

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from customers.tests.factories import CustomerFactory
 from merchants.tests.factories import MerchantFactory, UserFactory
+from system.admin import AuditMerchantFilter
 from system.models import AuditLog, QRScanLog, SystemSetting
 from system.settings_store import KNOWN, setting, setting_set
 from transactions.testing import complete_sale
@@ -260,7 +261,8 @@ def test_the_audit_log_is_filtered_by_table_and_record(admin_client, merchant, c
     assert shown and {(row.table_name, row.record_id) for row in shown} == {("merchants", merchant.pk)}
     searched = admin_client.get(url, {"q": str(other.pk)}).context["cl"].result_list
     assert searched and {row.record_id for row in searched} == {other.pk}
-    assert "customers" in [choice for choice, _ in response.context["cl"].filter_specs[0].lookup_choices]
+    tables = next(spec for spec in response.context["cl"].filter_specs if spec.parameter_name == "table_name")
+    assert "customers" in [choice for choice, _ in tables.lookup_choices]
 
 
 @pytest.mark.parametrize(
@@ -317,3 +319,38 @@ def test_old_scans_are_listed_after_new_ones(admin_client, merchant, scans):
     QRScanLog.objects.filter(pk=rows["here_ok"].pk).update(created_at=timezone.now() - timedelta(days=3))
     response = admin_client.get(reverse("admin:system_qrscanlog_changelist"), {"merchant": str(merchant.pk)})
     assert [row.pk for row in response.context["cl"].result_list] == [rows["here_bad"].pk, rows["here_ok"].pk]
+
+
+def test_the_audit_log_filters_by_merchant(admin_client, merchant, program, customer):
+    sale = complete_sale(merchant=merchant, customer=customer, amount="5.00", idempotency_key="mine")
+    elsewhere = MerchantFactory(business_name="Elsewhere")
+    complete_sale(merchant=elsewhere, customer=customer, amount="6.00", idempotency_key="theirs")
+
+    response = admin_client.get(reverse("admin:system_auditlog_changelist"), {"merchant": str(merchant.pk)})
+
+    rows = list(response.context["cl"].result_list)
+    assert {"merchants", "loyalty_programs", "transactions", "customer_loyalty_accounts"} <= {
+        r.table_name for r in rows
+    }
+    assert any(r.table_name == "transactions" and r.record_id == sale.pk for r in rows)
+    assert all(
+        r.record_id == merchant.pk or (r.new_values or r.old_values)["merchant_id"] == str(merchant.pk) for r in rows
+    )
+    assert admin_client.get(reverse("admin:system_auditlog_changelist"), {"merchant": "nonsense"}).status_code == 200
+
+
+def test_the_audit_logs_merchant_filter_reads_its_index(admin_client, merchant):
+    elsewhere = MerchantFactory(business_name="Elsewhere")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO audit_logs (table_name, record_id, action, new_values, created_at) "
+            "SELECT 'transactions', gen_random_uuid(), 'INSERT', jsonb_build_object('merchant_id', %s::text), "
+            "now() - g * interval '1 minute' FROM generate_series(1, 20000) g",
+            [str(elsewhere.pk)],
+        )
+        cursor.execute("ANALYZE audit_logs")
+    request = admin_client.get("/").wsgi_request
+    audit_admin = admin.site._registry[AuditLog]
+    mine = AuditMerchantFilter(request, {"merchant": [str(merchant.pk)]}, AuditLog, audit_admin)
+    query = mine.queryset(request, AuditLog.objects.all()).order_by("-created_at")[:100]
+    assert "audit_logs_merchant_idx" in explain(*query.query.sql_with_params())
