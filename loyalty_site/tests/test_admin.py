@@ -35,6 +35,7 @@ def test_every_model_of_the_project_is_in_the_admin():
         and m._meta.managed
     }
     ours -= {apps.get_model("analytics", "MerchantDailyAnalyticsDelta")}  # transient, folded within seconds
+    ours -= {apps.get_model("system", "OutgoingEmail")}  # unsent mail, secrets in it: never shown
     assert ours <= set(admin.site._registry)
 
 

@@ -320,3 +320,18 @@ def test_finished_jobs_are_removed_after_jobs_keep_days_and_failed_ones_stay(set
 
     left = {job_id for (job_id,) in sql("SELECT id FROM procrastinate_jobs")}
     assert old_done not in left and {old_failed, recent_done} <= left
+
+
+def test_the_remove_old_jobs_command_removes_what_the_job_does(settings):
+    old_done, old_failed, recent_done = (jobs.purge_idempotency_keys.defer(timestamp=t) for t in (1, 2, 3))
+    run_jobs()
+    sql("UPDATE procrastinate_jobs SET status = 'failed' WHERE id = %s", [old_failed])
+    sql(
+        "UPDATE procrastinate_events SET at = now() - make_interval(days => %s) WHERE job_id IN (%s, %s)",
+        [settings.JOBS_KEEP_DAYS + 1, old_done, old_failed],
+    )
+    with open(os.devnull, "w") as quiet:
+        call_command("remove_old_jobs", stdout=quiet)
+    left = {job_id for (job_id,) in sql("SELECT id FROM procrastinate_jobs")}
+    assert old_done not in left and {old_failed, recent_done} <= left
+    assert sql("SELECT count(*) FROM procrastinate_events WHERE job_id = %s", [old_done]) == [(0,)]
