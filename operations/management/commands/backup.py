@@ -6,7 +6,8 @@ from operations.backups import FULL, INCREMENTAL, BackupError, run_backup
 class Command(BaseCommand):
     help = (
         "Take a backup now: an incremental one on top of the last backup (a full one when there is none to build "
-        "on), or a full one with --full. It is verified, copied to BACKUP_COPY_DIR, and the retention is applied."
+        "on, or the last full one started more than BACKUP_FULL_EVERY_HOURS ago), or a full one with --full. It is "
+        "verified, copied to BACKUP_COPY_DIR, and the retention is applied."
     )
 
     def add_arguments(self, parser):
