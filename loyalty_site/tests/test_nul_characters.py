@@ -1,4 +1,5 @@
-"""A NUL character anywhere in a request is refused with a 400, never a database error (a 500)."""
+"""A NUL character in the admin's path or query is refused with a 400, never a database error (a 500); the
+site's own pages and forms check their input themselves (test_isolation.py)."""
 
 import pytest
 from django.urls import reverse
@@ -18,8 +19,6 @@ def admin_client(client, db):
         "/admin/system/auditlog/?table_name=a%00b",
         "/admin/operations/database/statements/?q=a%00b",
         "/admin/system/qrscanlog/?q=a%00b",
-        "/customers/?q=a%00b",
-        "/join/AB%00CD/",
     ],
 )
 def test_a_nul_in_the_path_or_query_is_a_400(admin_client, path):
@@ -28,10 +27,10 @@ def test_a_nul_in_the_path_or_query_is_a_400(admin_client, path):
     assert b"NUL" in response.content
 
 
-def test_a_nul_in_a_form_is_a_400_and_changes_nothing(client, db):
+def test_a_nul_in_a_form_is_refused_by_the_form_and_changes_nothing(client, db):
     user = UserFactory(email="owner@example.test")
     response = client.post(reverse("login"), {"username": "owner@example.test", "password": "x\x00y"})
-    assert response.status_code == 400
+    assert response.status_code == 200 and b"Null characters are not allowed" in response.content
     user.refresh_from_db()
     assert user.last_login is None
 
