@@ -121,6 +121,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def spawn(command: list, env: dict, log_path: Path):
+    """A server of the bench in its own session, its output in `log_path`: (process, open log file)."""
+    log_file = open(log_path, "w")
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    return process, log_file
+
+
+def stop(process: subprocess.Popen, log_file, seconds: int) -> None:
+    """SIGTERM, SIGKILL after `seconds`; then the log is closed."""
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    log_file.close()
+
+
 class WebServer:
     """gunicorn with gunicorn.conf.py, as `make serve` runs it, on a free port of 127.0.0.1."""
 
@@ -132,14 +152,8 @@ class WebServer:
         self.log_path = workdir / f"gunicorn-{name}.log"
 
     def __enter__(self) -> WebServer:
-        self.log_file = open(self.log_path, "w")
-        self.process = subprocess.Popen(
-            [PY, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        self.process, self.log_file = spawn(
+            [PY, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")], self.env, self.log_path
         )
         deadline = time.monotonic() + 60
         while True:
@@ -153,13 +167,7 @@ class WebServer:
             time.sleep(0.2)
 
     def __exit__(self, *exc) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log_file.close()
+        stop(self.process, self.log_file, seconds=20)
 
 
 class JobWorker:
@@ -170,26 +178,12 @@ class JobWorker:
         self.env, self.log_path = env, workdir / "worker.log"
 
     def __enter__(self) -> JobWorker:
-        self.log_file = open(self.log_path, "w")
-        self.process = subprocess.Popen(
-            [PY, "manage.py", "worker"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        self.process, self.log_file = spawn([PY, "manage.py", "worker"], self.env, self.log_path)
         return self
 
     def __exit__(self, *exc) -> None:
         alive = self.process.poll() is None
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log_file.close()
+        stop(self.process, self.log_file, seconds=30)
         if not alive and exc[0] is None:
             raise InvariantBroken(f"the job worker exited during the bench:\n{self.log_path.read_text()[-3000:]}")
 
