@@ -19,6 +19,7 @@ from loyalty import selectors as loyalty_selectors
 from merchants.models import Merchant
 from system.models import QRScanLog
 from system.settings_store import setting
+from system.urls_util import client_ip
 from transactions.services import checkout, refunds, scan
 
 DESCRIPTION = """
@@ -70,10 +71,6 @@ install(api)
 writes = {"parameters": [HEADER_DOC]}
 
 
-def _client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
-
-
 # Scans
 
 
@@ -89,7 +86,7 @@ def scan_resolve(request, payload: schemas.ScanIn):
         merchant=key.merchant,
         user=key.user,
         text=payload.code,
-        ip_address=_client_ip(request),
+        ip_address=client_ip(request),
         user_agent=f"API key {key.prefix}… ({key.name}); " + request.META.get("HTTP_USER_AGENT", ""),
     )
     # A refused scan is answered, not raised: raising would roll back its line in the scan log (under an

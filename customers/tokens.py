@@ -5,6 +5,8 @@ away; the counter accepts each token once. The printed card carries the bare cus
 instead (system/qr.py), which any scanner reads, unless a merchant accepts only these tokens.
 """
 
+import hashlib
+
 from django.core import signing
 
 PREFIX = "LC1:"
@@ -35,3 +37,8 @@ def customer_id_of(token: str, *, max_age_seconds: int) -> str:
         ) from error
     except signing.BadSignature as error:
         raise TokenError("forged_token", "This card code is not one of ours.") from error
+
+
+def card_secret_hash(secret: str) -> str:
+    """What customers.card_token_hash holds for the secret in a card page's link (customers.services)."""
+    return hashlib.sha256(secret.encode()).hexdigest()

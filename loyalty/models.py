@@ -140,6 +140,11 @@ class CustomerLoyaltyAccount(TimeStampedModel):
     total_spent = models.DecimalField(max_digits=12, decimal_places=2, default=0, db_default=0, editable=False)
     total_transactions = models.IntegerField(default=0, db_default=0, editable=False)
     last_visit_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # What the customer gave this merchant: its pages show the customer's email and phone only when true. An
+    # account opened by a first sale at the counter shares neither; a join the customer confirmed shares
+    # what they typed into this merchant's join form.
+    shares_email = models.BooleanField(default=False, db_default=False)
+    shares_phone = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         db_table = "customer_loyalty_accounts"
@@ -319,3 +324,29 @@ class PointsLot(models.Model):
 
     def __str__(self):
         return f"{self.remaining} of {self.points} points"
+
+
+class PhoneVerification(UUIDModel):
+    """A one-time code sent by SMS to a phone typed into a join form: proving the phone joins its owner (a new
+    card, or the card the phone already has) to the merchant. The code is kept as an HMAC only; it is good for
+    a few minutes and `privacy.otp_attempts` wrong tries."""
+
+    phone = models.CharField(max_length=32)
+    code_hmac = models.CharField(max_length=64)
+    # The merchant being joined; none when a customer recovers their card.
+    merchant = models.ForeignKey(
+        "merchants.Merchant", on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_index=False
+    )
+    first_name = models.CharField(max_length=100, blank=True, default="")
+    last_name = models.CharField(max_length=100, blank=True, default="")
+    attempts = models.IntegerField(default=0, db_default=0)
+    created_at = models.DateTimeField(db_default=Now())
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "phone_verifications"
+        indexes = [models.Index(fields=["created_at"], name="phone_verif_created_idx")]
+
+    def __str__(self):
+        return f"Verification of a phone for {self.merchant_id}"

@@ -155,6 +155,7 @@ else:
     }
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5-responsive.html"
+PHONE_DEFAULT_REGION = env("PHONE_DEFAULT_REGION", default="")  # e.g. GB: read numbers typed without +44
 SITE_URL = env("SITE_URL", default="")  # e.g. https://loyalty.example.com, for the links in emails
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Loyalty <no-reply@loyalty.local>")
 

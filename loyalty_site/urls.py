@@ -7,7 +7,16 @@ from analytics.selectors import member_at
 from analytics.views import DailyAnalyticsView, HomeView
 from api.v1 import api as api_v1
 from api.views import ApiKeyListView, ApiKeyRevokeView
-from loyalty.card_views import CardCodeView, CardLiveQRView, CardView, JoinView
+from loyalty.card_views import (
+    CardCodeView,
+    CardLiveQRView,
+    CardView,
+    JoinConfirmView,
+    JoinView,
+    PhoneCodeView,
+    RecoverConfirmView,
+    RecoverView,
+)
 from loyalty.views import ProgramView, TierAddView, TierRemoveView
 from merchants.forms import PasswordResetForm
 from merchants.views import BusinessView, FlagsView, PosterView, StaffDeactivateView, StaffView, SwitchMerchantView
@@ -39,7 +48,11 @@ urlpatterns = [
     re_path(r"^card/(?P<token>[0-9a-f]{64})/$", CardView.as_view(), name="card"),
     re_path(r"^card/(?P<token>[0-9a-f]{64})/live\.svg$", CardLiveQRView.as_view(), name="card_live_qr"),
     re_path(r"^card/(?P<token>[0-9a-f]{64})/code\.(?P<fmt>png|svg)$", CardCodeView.as_view(), name="card_code"),
+    path("join/confirm/<str:signed>/", JoinConfirmView.as_view(), name="join_confirm"),
     path("join/<str:merchant_code>/", JoinView.as_view(), name="join"),
+    path("card/code/<uuid:verification_id>/", PhoneCodeView.as_view(), name="phone_code"),
+    path("card/recover/", RecoverView.as_view(), name="card_recover"),
+    path("card/recover/<str:signed>/", RecoverConfirmView.as_view(), name="card_recover_confirm"),
     path("api-keys/", ApiKeyListView.as_view(), name="api_keys"),
     path("api-keys/<uuid:pk>/revoke/", ApiKeyRevokeView.as_view(), name="api_key_revoke"),
     path("api/v1/", api_v1.urls),

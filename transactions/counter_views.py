@@ -10,15 +10,12 @@ from django.views.generic import TemplateView
 from loyalty import selectors as loyalty_selectors
 from merchants.access import MANAGERS, MerchantRequiredMixin
 from system.settings_store import setting
+from system.urls_util import client_ip
 from transactions import selectors
 from transactions.forms import CheckoutForm, ItemFormSet
 from transactions.services.checkout import Checkout, CheckoutError, Item, checkout_complete
 from transactions.services.scan import ScanPauseError, scan_pause_lift, scan_pauses, scan_resolve
 from transactions.views import CashierTodayMixin
-
-
-def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def customer_panel(merchant, customer, member_at) -> dict:

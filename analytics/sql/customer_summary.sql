@@ -1,8 +1,12 @@
 -- Each loyalty account with its customer and their figures at the merchant: the customers
--- list and a customer's page read it (customers/models.py CustomerSummary).
+-- list and a customer's page read it (customers/models.py CustomerSummary). The email and phone
+-- are there only when the customer gave them to this merchant (the account's shares_ flags).
 CREATE OR REPLACE VIEW customer_summary AS
 SELECT a.id AS account_id, a.customer_id, a.merchant_id,
-       c.customer_code, c.first_name, c.last_name, c.email, c.phone, c.status AS customer_status,
+       c.customer_code, c.first_name, c.last_name,
+       CASE WHEN a.shares_email THEN c.email END AS email,
+       CASE WHEN a.shares_phone THEN c.phone ELSE '' END AS phone,
+       c.status AS customer_status,
        a.created_at AS member_since,
        a.current_points, a.total_points_earned, a.total_points_redeemed,
        a.total_spent, a.total_transactions,

@@ -347,7 +347,8 @@ class DemoLoader:
             "       l AS last_name, "
             "       lower(translate(f || '.' || l, ' ''ü', '__u')) || '.' || i || '.' "
             "           || substr(md5(random()::text), 1, 4) || '@example.test' AS email, "
-            "       '+1 555 ' || lpad((i %% 10000)::text, 4, '0') AS phone, "
+            # one number each, E.164 like the app stores them (unique: customers_phone_key)
+            "       '+1202' || (200 + (i / 10000) %% 800) || lpad((i %% 10000)::text, 4, '0') AS phone, "
             "       now() - make_interval(days => %s + (random() * 60)::int) AS created_at "
             "  FROM generate_series(1, %s::int) i, "
             "       LATERAL (SELECT (%s::text[])[1 + floor(random() * %s)::int + 0 * i] AS f, "
@@ -551,9 +552,9 @@ class DemoLoader:
         self.execute(
             "INSERT INTO customer_loyalty_accounts (id, customer_id, merchant_id, loyalty_program_id, current_points, "
             " total_points_earned, total_points_redeemed, total_spent, total_transactions, last_visit_at, created_at, "
-            " updated_at) "
+            " updated_at, shares_email, shares_phone) "  # the demo's members joined each shop with their contacts
             "SELECT a.id, a.customer_id, a.merchant_id, (m.program).id, coalesce(l.points, 0), coalesce(l.earned, 0), "
-            "       coalesce(l.redeemed, 0), a.spent, a.sales, a.last_visit, a.first_visit, now() "
+            "       coalesce(l.redeemed, 0), a.spent, a.sales, a.last_visit, a.first_visit, now(), true, true "
             "  FROM seed_accounts a JOIN seed_merchants m ON m.id = a.merchant_id "
             # the account's figures are its ledger's, counted as the ledger's trigger counts them
             "  LEFT JOIN (SELECT account_id, sum(change) AS points, sum(ledger_points_earned(kind, change)) AS earned, "

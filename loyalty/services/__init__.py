@@ -1,16 +1,11 @@
-"""Writes of loyalty programs and their members: the rules, the tiers, adjustments by hand, and customers
-joining a merchant's program from its poster."""
-
-from dataclasses import dataclass
+"""Writes of loyalty programs and their members: the rules, the tiers, adjustments by hand, expiry.
+Joining a merchant's program is in loyalty.services.joining."""
 
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.urls import reverse
 
-from customers.models import Customer
 from loyalty.models import CustomerLoyaltyAccount, LoyaltyProgram, LoyaltyTier, PointsTransaction
 from merchants.models import Merchant, User
 from system.audit import set_acting_user
-from system.mail import queue_email
 
 
 @transaction.atomic
@@ -94,55 +89,6 @@ def points_adjust(
                 f"The customer's balance is {balance} points: an adjustment cannot lower it."
             ) from error
         raise AdjustmentError(f"The customer has {balance} points: that would take the balance below zero.") from error
-
-
-# Customers joining a merchant's program from its poster
-
-
-@dataclass
-class JoinResult:
-    customer: Customer
-    new: bool
-
-
-def card_link(*, customer: Customer, base_url: str) -> str:
-    return base_url.rstrip("/") + reverse("card", kwargs={"token": customer.card_token})
-
-
-@transaction.atomic
-def customer_join(
-    *, merchant: Merchant, first_name: str, last_name: str = "", email: str = "", phone: str = "", base_url: str
-) -> JoinResult:
-    """Make a member of `merchant`: a new customer with a card, or, for an email that has a card
-    already, no duplicate: that card's link goes to the email and is never shown on screen."""
-    email = email.strip().lower() or None
-    customer, new = None, False
-    if email:
-        customer = Customer.objects.filter(email=email).first()
-    if customer is None:
-        try:
-            with transaction.atomic():
-                customer = Customer.objects.create(
-                    first_name=first_name.strip(), last_name=last_name.strip(), email=email, phone=phone.strip()
-                )
-            new = True
-        except IntegrityError:  # the same email joined at the same moment
-            customer = Customer.objects.get(email=email)
-    customer.refresh_from_db()
-    program = LoyaltyProgram.objects.filter(merchant=merchant, is_active=True).first()
-    CustomerLoyaltyAccount.objects.get_or_create(
-        customer=customer, merchant=merchant, defaults={"loyalty_program": program}
-    )
-    if email:
-        link = card_link(customer=customer, base_url=base_url)
-        queue_email(  # sent by the worker once this transaction commits
-            subject=f"Your {merchant.business_name} loyalty card",
-            body=f"Hello {customer.first_name},\n\nyou are a member of {merchant.business_name}'s loyalty program. "
-            f"Your card, with the QR code to show at the counter, is here:\n\n{link}\n\n"
-            "Keep this link to yourself: anyone with it can show your card.",
-            to=[email],
-        )
-    return JoinResult(customer=customer, new=new)
 
 
 EXPIRY_BATCH = 200  # due lots per database transaction: the customers they lock wait no longer than that
