@@ -249,3 +249,28 @@ class OutgoingEmail(UUIDModel):
 
     def __str__(self):
         return self.subject
+
+
+class OutgoingSMS(UUIDModel):
+    """A text message waiting for the worker (system.sms), as OutgoingEmail: its job carries only this row's id,
+    so the one-time codes in it never reach the job's arguments. Deleted once sent; neither audited nor in the
+    admin."""
+
+    to = models.CharField(max_length=20, help_text="E.164: + and up to 15 digits.")
+    body = models.TextField()
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "outgoing_sms"
+        verbose_name = "outgoing SMS"
+        verbose_name_plural = "outgoing SMS"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(to__regex=r"^\+[1-9][0-9]{1,14}$"),
+                name="outgoing_sms_to_e164",
+                violation_error_message="The number is not in E.164 form (+ and up to 15 digits).",
+            )
+        ]
+
+    def __str__(self):
+        return f"SMS to {self.to}"
