@@ -274,3 +274,28 @@ class OutgoingSMS(UUIDModel):
 
     def __str__(self):
         return f"SMS to {self.to}"
+
+
+class RateLimitHit(models.Model):
+    """One attempt counted by system.ratelimit.hit(): the key (an address, an email, a phone number, a merchant)
+    is kept as its SHA-256 only. Rows older than a day are purged hourly (operations.purge_rate_limit_hits)."""
+
+    id = models.BigAutoField(primary_key=True)
+    scope = models.CharField(max_length=64)
+    key_digest = models.CharField(max_length=64, help_text="SHA-256 of the key, hex.")
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "rate_limit_hits"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(key_digest__regex=r"^[0-9a-f]{64}$"), name="rate_limit_hits_hex")
+        ]
+        indexes = [
+            # The hits of one key in a window.
+            models.Index(fields=["scope", "key_digest", "created_at"], name="rate_limit_hits_key_idx"),
+            # The hourly purge of the hits older than a day.
+            models.Index(fields=["created_at"], name="rate_limit_hits_created_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.scope} {self.key_digest[:12]}"
