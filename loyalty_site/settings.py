@@ -160,6 +160,7 @@ SITE_URL = env("SITE_URL", default="")  # e.g. https://loyalty.example.com, for 
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Loyalty <no-reply@loyalty.local>")
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+SMS_BACKEND = env("SMS_BACKEND", default="system.sms.ConsoleBackend")  # system/sms.py: a class with send(to, body)
 
 # Backups and point-in-time recovery (operations/backups.py; README "Backups and point-in-time recovery").
 # Backups go to BACKUP_DIR, each copied to BACKUP_COPY_DIR (a second disk or a mounted remote; empty: no

@@ -7,6 +7,7 @@ safe to run twice and while sales complete, and each is a management command, so
 
     */15 * * * *  manage.py expire_points --local-midnight
     7 * * * *     manage.py purge_idempotency_keys
+    23 * * * *    manage.py purge_rate_limit_hits
     */5 * * * *   manage.py rebuild_analytics --pending
     30 3 * * *    manage.py rebuild_analytics --recent
     40 4 * * *    manage.py remove_old_jobs
@@ -25,6 +26,7 @@ from procrastinate.jobs import Status
 from analytics.services import analytics_fold_pending, analytics_rebuild_recent
 from api.services import idempotency_purge
 from loyalty.services import points_expire
+from system.ratelimit import rate_limit_purge
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +45,13 @@ def expire_points(timestamp: int) -> None:
 @app.task(name="operations.purge_idempotency_keys", retry=RETRY)
 def purge_idempotency_keys(timestamp: int) -> None:
     logger.info("Deleted %s stored API responses.", idempotency_purge())
+
+
+# The rate limits' hits (system.ratelimit) older than a day: no window is longer.
+@app.periodic(cron="23 * * * *")
+@app.task(name="operations.purge_rate_limit_hits", retry=RETRY)
+def purge_rate_limit_hits(timestamp: int) -> None:
+    logger.info("Deleted %s rate limit hits older than a day.", rate_limit_purge())
 
 
 # The analytics' safety net: deltas a sale left when another held the roll-up are folded within minutes,

@@ -249,3 +249,53 @@ class OutgoingEmail(UUIDModel):
 
     def __str__(self):
         return self.subject
+
+
+class OutgoingSMS(UUIDModel):
+    """A text message waiting for the worker (system.sms), as OutgoingEmail: its job carries only this row's id,
+    so the one-time codes in it never reach the job's arguments. Deleted once sent; neither audited nor in the
+    admin."""
+
+    to = models.CharField(max_length=20, help_text="E.164: + and up to 15 digits.")
+    body = models.TextField()
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "outgoing_sms"
+        verbose_name = "outgoing SMS"
+        verbose_name_plural = "outgoing SMS"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(to__regex=r"^\+[1-9][0-9]{1,14}$"),
+                name="outgoing_sms_to_e164",
+                violation_error_message="The number is not in E.164 form (+ and up to 15 digits).",
+            )
+        ]
+
+    def __str__(self):
+        return f"SMS to {self.to}"
+
+
+class RateLimitHit(models.Model):
+    """One attempt counted by system.ratelimit.hit(): the key (an address, an email, a phone number, a merchant)
+    is kept as its SHA-256 only. Rows older than a day are purged hourly (operations.purge_rate_limit_hits)."""
+
+    id = models.BigAutoField(primary_key=True)
+    scope = models.CharField(max_length=64)
+    key_digest = models.CharField(max_length=64, help_text="SHA-256 of the key, hex.")
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "rate_limit_hits"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(key_digest__regex=r"^[0-9a-f]{64}$"), name="rate_limit_hits_hex")
+        ]
+        indexes = [
+            # The hits of one key in a window.
+            models.Index(fields=["scope", "key_digest", "created_at"], name="rate_limit_hits_key_idx"),
+            # The hourly purge of the hits older than a day.
+            models.Index(fields=["created_at"], name="rate_limit_hits_created_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.scope} {self.key_digest[:12]}"

@@ -73,6 +73,22 @@ KNOWN: dict[str, Known] = {
     "api.idempotency_hours": Known(
         24, "How long the API keeps the response of a write for its retries (24 at least).", 24, 24 * 90
     ),
+    # Joining and card recovery (system.ratelimit.hit): attempts per hour, beyond which they are refused.
+    "privacy.join_per_address_per_hour": Known(
+        20, "Join or recovery attempts from one network address per hour.", 1, 100_000
+    ),
+    "privacy.join_per_contact_per_hour": Known(
+        5, "Join or recovery attempts for one email address or phone number per hour.", 1, 1000
+    ),
+    "privacy.join_per_merchant_per_hour": Known(
+        200, "Join or recovery attempts at one merchant per hour.", 1, 1_000_000
+    ),
+    "privacy.otp_attempts": Known(5, "Wrong entries of a one-time code before the code is void.", 1, 20),
+    # The retention job (operations.apply_retention) forgets the address and browser of older scans.
+    "privacy.scan_log_days": Known(
+        90, "Days a scan log keeps the network address and browser of the scan; then they are erased.", 1, 3650
+    ),
+    "privacy.card_code_minutes": Known(5, "How long a short card code, typed at the counter, is accepted.", 1, 60),
 }
 
 

@@ -1,0 +1,73 @@
+"""Rate limits kept in the database (`rate_limit_hits`), so every web process and worker counts the same
+attempts: `hit(scope=..., key=..., limit=..., window_seconds=...)` records one attempt and says whether it is
+over the limit.
+
+The key (an address, an email, a phone number, a merchant's id) is stored as its SHA-256 only, so the table
+names nobody. Each hit is inserted first, then the hits of its key within the window are counted, under a
+transaction-level advisory lock on (scope, key): hits of one key take turns, each counts every hit before it
+and itself, so however many arrive at once, at most `limit` of a window are let through. Hits of different
+keys never wait for each other.
+
+Call it outside the request's transaction (the views run in autocommit): the hit is then committed at once and
+counts whatever the request does next. Inside a transaction it still counts right, but the key's lock is held
+until that transaction ends, and a rollback takes the hit away with everything else.
+
+Hits older than a day are purged hourly (operations.purge_rate_limit_hits), so a window is a day at most.
+"""
+
+import hashlib
+
+from django.db import connection, transaction
+
+# pg_advisory_xact_lock(LOCK_SPACE, hashtext(scope:digest)): the two-number lock space of rate limits
+# (2031: the sales' roll-up, 2040: maintenance).
+LOCK_SPACE = 2050
+KEEP_SECONDS = 86_400
+PURGE_BATCH = 10_000
+
+_HIT_SQL = """
+    WITH locked AS (SELECT pg_advisory_xact_lock(%(space)s, hashtext(%(scope)s || ':' || %(digest)s)))
+    INSERT INTO rate_limit_hits (scope, key_digest) SELECT %(scope)s, %(digest)s FROM locked
+"""
+_COUNT_SQL = """
+    SELECT count(*) FROM rate_limit_hits
+     WHERE scope = %(scope)s AND key_digest = %(digest)s AND created_at > now() - make_interval(secs => %(window)s)
+"""
+
+
+def key_digest(key: str) -> str:
+    """What the table keeps of a key: its SHA-256, hex."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def hit(*, scope: str, key: str, limit: int, window_seconds: int) -> bool:
+    """Record one attempt of `key` in `scope`; True when it is over `limit` attempts within the last
+    `window_seconds` (this one counted: the limit-th attempt passes, the next does not). A refused attempt is
+    recorded too, so hammering keeps a key refused until its attempts fall out of the window."""
+    if not scope or len(scope) > 64:
+        raise ValueError("A rate limit's scope is 1 to 64 characters.")
+    if limit < 0:
+        raise ValueError("A rate limit is 0 or more attempts.")
+    if not 1 <= window_seconds <= KEEP_SECONDS:
+        raise ValueError(f"A rate limit's window is 1 to {KEEP_SECONDS} seconds: older hits are purged.")
+    params = {"space": LOCK_SPACE, "scope": scope, "digest": key_digest(key), "window": window_seconds}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_HIT_SQL, params)
+        cursor.execute(_COUNT_SQL, params)
+        [count] = cursor.fetchone()
+    return count > limit
+
+
+def rate_limit_purge() -> int:
+    """Delete the hits older than a day, a batch per transaction; returns how many. Safe to run twice and at once."""
+    removed = 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "DELETE FROM rate_limit_hits WHERE id IN (SELECT id FROM rate_limit_hits"
+                " WHERE created_at < now() - make_interval(secs => %s) LIMIT %s FOR UPDATE SKIP LOCKED)",
+                [KEEP_SECONDS, PURGE_BATCH],
+            )
+            removed += cursor.rowcount
+            if cursor.rowcount < PURGE_BATCH:
+                return removed
