@@ -22,9 +22,27 @@ def customer(db):
     return CustomerFactory()
 
 
+@pytest.fixture
+def card_secret(customer):
+    """The secret of `customer`'s card page link (only its hash is stored)."""
+    from customers.services import card_link_issue
+
+    return card_link_issue(customer=customer)
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def sms_outbox(settings):
+    """Text messages go to system.sms.outbox, emptied for each test, as Django's mail.outbox."""
+    from system import sms
+
+    settings.SMS_BACKEND = "system.sms.LocMemBackend"
+    sms.outbox.clear()
+    return sms.outbox
 
 
 @pytest.fixture

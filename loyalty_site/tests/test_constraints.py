@@ -70,8 +70,10 @@ class World:
 
 
 @pytest.fixture
-def world(merchant, program, customer):
+def world(merchant, program, customer, card_secret):
     # Created without a password: hashing one costs more than the rest of the fixture.
+    Customer.objects.filter(pk=customer.pk).update(phone="+14155550100")
+    customer.refresh_from_db()
     owner = User.objects.create(email="owner@example.test")
     newcomer = User.objects.create(email="newcomer@example.test")
     MerchantStaffFactory(merchant=merchant, user=owner)
@@ -288,7 +290,8 @@ UNIQUES = [
     case("merchant_staff", "merchant_staff_merchant_user_unique", {"user_id": lambda w: w.owner_id}),
     case("customers", "customers_customer_code_key", {"customer_code": lambda w: w.customer.customer_code}),
     case("customers", "customers_email_key", {"email": lambda w: w.customer.email}),
-    case("customers", "customers_card_token_key", {"card_token": lambda w: w.customer.card_token}),
+    case("customers", "customers_card_token_hash_key", {"card_token_hash": lambda w: w.customer.card_token_hash}),
+    case("customers", "customers_phone_key", {"phone": lambda w: w.customer.phone}),
     case(
         "transactions",
         "transactions_merchant_idempotency_key",
@@ -328,7 +331,7 @@ NOT_NULL = {
         "allow_static_codes",
     ],
     "merchant_staff": ["role", "is_active"],
-    "customers": ["customer_code", "first_name", "last_name", "phone", "status", "card_token"],
+    "customers": ["customer_code", "first_name", "last_name", "phone", "status"],
     "loyalty_programs": [
         "name",
         "description",

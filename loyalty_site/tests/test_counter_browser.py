@@ -14,6 +14,7 @@ from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 
 from customers.models import Customer
+from customers.services import card_link_issue
 from loyalty_site.tests.test_browser import CHROMIUM_ARGS, chromium_path, log_in, shoot
 from merchants.models import Merchant
 from system import codes
@@ -152,7 +153,7 @@ def test_a_double_click_on_complete_records_one_sale(counter, tmp_path):
 def test_screenshots_of_the_card_and_the_poster(counter, tmp_path, live_server):
     shop, customer = a_member()
     page = counter(None, camera=False)
-    page.goto(f"{live_server.url}/card/{customer.card_token}/")
+    page.goto(f"{live_server.url}/card/{card_link_issue(customer=customer)}/")
     expect(page.locator("#live-qr img")).to_be_visible()
     shoot(page, "card")
     page.context.clear_cookies()

@@ -4,8 +4,8 @@
 CREATE OR REPLACE VIEW customer_summary AS
 SELECT a.id AS account_id, a.customer_id, a.merchant_id,
        c.customer_code, c.first_name, c.last_name,
-       CASE WHEN a.shares_email THEN c.email END AS email,
-       CASE WHEN a.shares_phone THEN c.phone ELSE '' END AS phone,
+       (CASE WHEN a.shares_email THEN c.email END)::varchar(254) AS email,
+       (CASE WHEN a.shares_phone THEN c.phone ELSE '' END)::varchar(32) AS phone,
        c.status AS customer_status,
        a.created_at AS member_since,
        a.current_points, a.total_points_earned, a.total_points_redeemed,
