@@ -11,11 +11,12 @@ from django_tables2 import SingleTableView
 
 from analytics import charts, selectors
 from analytics.tables import MemberTable
+from customers import phones
 from loyalty import selectors as loyalty_selectors
 from loyalty import services as loyalty_services
 from loyalty.forms import AdjustmentForm
 from merchants.access import MANAGERS, OWNERS, MerchantRequiredMixin
-from system.qr import qr_svg
+from system.codes import mask_code
 from system.tables import MerchantTableMixin
 
 
@@ -48,7 +49,8 @@ class MemberDetailView(MerchantRequiredMixin, TemplateView):
             ledger=selectors.member_ledger(member=member),
             standing=loyalty_selectors.account_standing(merchant=self.merchant, customer_id=member.customer_id),
             recent=selectors.member_transactions(member=member),
-            qr=qr_svg(member.customer_code),
+            masked_code=mask_code(member.customer_code),
+            phone=phones.display(member.phone),
             chart_activity=charts.customer_activity(months, self.merchant.currency),
             has_visits=bool(months),
             adjustment_form=AdjustmentForm(),

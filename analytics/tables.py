@@ -2,6 +2,8 @@ import django_tables2 as tables
 from django.utils.html import format_html
 
 from analytics.models import CustomerSummary, MerchantDailyAnalytics
+from customers import phones
+from system.codes import mask_code
 from system.tables import WIDE_ONLY, BaseTable, LocalDateTimeColumn, MoneyColumn, NumberColumn
 
 
@@ -80,6 +82,15 @@ class MemberTable(BaseTable):
 
     def value_name(self, record):
         return self.render_name(record)
+
+    def render_customer_code(self, value):
+        return mask_code(value)
+
+    def value_customer_code(self, value):
+        return mask_code(value)
+
+    def render_phone(self, value):
+        return phones.display(value)
 
     def render_loyalty_status(self, value):
         return format_html(

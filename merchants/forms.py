@@ -31,9 +31,10 @@ def timezone_choices():
 
 
 class BusinessForm(forms.ModelForm):
-    """The merchant's details; the billing email is the owner's only, the plan the platform's."""
+    """The merchant's details; the billing email and whether printed codes are accepted are the owner's only, the
+    plan the platform's."""
 
-    BILLING = ("business_email",)
+    OWNER_ONLY = ("business_email", "allow_static_codes")
 
     timezone = forms.ChoiceField(
         label="Time zone",
@@ -56,10 +57,10 @@ class BusinessForm(forms.ModelForm):
         )
         widgets = {"business_address": forms.Textarea(attrs={"rows": 2})}
 
-    def __init__(self, *args, billing: bool, **kwargs):
+    def __init__(self, *args, owner: bool, **kwargs):
         super().__init__(*args, **kwargs)
-        if not billing:
-            for name in self.BILLING:
+        if not owner:
+            for name in self.OWNER_ONLY:
                 del self.fields[name]
         if self.instance.currency not in CURRENCIES:
             self.fields["currency"].choices += [(self.instance.currency, self.instance.currency)]

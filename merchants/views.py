@@ -68,7 +68,7 @@ class StaffDeactivateView(MerchantRequiredMixin, View):
 
 
 class BusinessView(MerchantRequiredMixin, FormView):
-    """The merchant's details: owners and managers; the billing fields for owners only."""
+    """The merchant's details: owners and managers; the billing email and printed codes for owners only."""
 
     roles = MANAGERS
     template_name = "merchants/business.html"
@@ -78,7 +78,7 @@ class BusinessView(MerchantRequiredMixin, FormView):
         return {
             **super().get_form_kwargs(),
             "instance": self.merchant,
-            "billing": self.membership.role == MerchantStaff.Role.OWNER,
+            "owner": self.membership.role == MerchantStaff.Role.OWNER,
         }
 
     def form_valid(self, form):

@@ -50,3 +50,9 @@ def normalize(text: str, length: int) -> str:
     if not is_valid(code):
         raise CodeError("bad_check_character", f"{code} is not a valid code: check for a mistyped character.")
     return code
+
+
+def mask_code(code: str) -> str:
+    """A customer code as merchants see it: its last 4 characters, enough to tell two cards apart and too few to
+    spend the card (the whole printed code is accepted at counters)."""
+    return f"•••• {code[-4:]}" if code else ""

@@ -5,12 +5,12 @@ from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Case, Q, QuerySet, When
+from django.db.models import Case, Exists, OuterRef, Q, QuerySet, When
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from customers.models import Customer
-from loyalty.models import PointsTransaction
+from loyalty.models import CustomerLoyaltyAccount, PointsTransaction
 from merchants.models import Merchant
 from system import codes
 from system.codes import CUSTOMER_CODE_LENGTH
@@ -77,17 +77,20 @@ def filter_created_between(qs: QuerySet, first: date | None, last: date | None) 
 
 
 def filter_customer(qs: QuerySet, text: str) -> QuerySet:
-    """A customer code (exact), else any part of a name or email."""
+    """A customer code (exact), else any part of a name, or of an email the customer gave the sale's merchant."""
     text = text.strip()
     code = "".join(text.split()).replace("-", "").upper()
     if len(code) == CUSTOMER_CODE_LENGTH and codes.is_valid(code):
         return qs.filter(customer__customer_code=code)
+    shared_email = CustomerLoyaltyAccount.objects.filter(
+        merchant=OuterRef("merchant"), customer=OuterRef("customer"), shares_email=True
+    )
     condition = Q()
     for word in text.split():
         condition &= (
             Q(customer__first_name__icontains=word)
             | Q(customer__last_name__icontains=word)
-            | Q(customer__email__icontains=word)
+            | (Q(customer__email__icontains=word) & Exists(shared_email))
         )
     return qs.filter(condition)
 

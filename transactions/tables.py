@@ -1,6 +1,7 @@
 import django_tables2 as tables
 from django.utils.html import format_html
 
+from system.codes import mask_code
 from system.tables import WIDE_ONLY, BaseTable, LocalDateTimeColumn, MoneyColumn, NumberColumn
 from transactions.models import Transaction
 
@@ -39,6 +40,12 @@ class TransactionTable(BaseTable):
         )
         sequence = fields
         order_by = "-created_at"
+
+    def render_customer_code(self, value):
+        return mask_code(value)
+
+    def value_customer_code(self, value):
+        return mask_code(value)
 
     def render_customer(self, record):
         return record.customer.full_name

@@ -9,15 +9,18 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from customers.tests.factories import CustomerFactory
+from loyalty.models import CustomerLoyaltyAccount
 from transactions.testing import complete_sale
 
 
 @pytest.fixture
 def members(merchant, program):
-    ada = CustomerFactory(first_name="Ada", last_name="Lovelace", email="ada@example.test", phone="+44 20 1234")
+    ada = CustomerFactory(first_name="Ada", last_name="Lovelace", email="ada@example.test", phone="+442079461234")
     alan = CustomerFactory(first_name="Alan", last_name="Turing", email="alan@example.test")
     complete_sale(merchant=merchant, customer=ada, amount="30.00")
     complete_sale(merchant=merchant, customer=alan, amount="10.00")
+    # They gave this merchant their email and phone when they joined (a sale alone shares neither).
+    CustomerLoyaltyAccount.objects.filter(merchant=merchant).update(shares_email=True, shares_phone=True)
     CustomerFactory(first_name="Never", last_name="Bought")  # not a member here
     return {"ada": ada, "alan": alan}
 
@@ -39,12 +42,31 @@ def test_members_by_points_with_their_figures_here(as_role, members):
         ("ada", ["Ada"]),
         ("TURING", ["Alan"]),
         ("alan@example", ["Alan"]),
-        ("1234", ["Ada"]),
+        ("79461234", ["Ada"]),
         ("nobody", []),
     ],
 )
 def test_search_by_name_email_phone(as_role, members, search, expected):
     assert names(as_role("owner").get(reverse("customers"), {"q": search})) == expected
+
+
+def test_a_member_who_came_by_a_sale_shows_no_contact_and_no_whole_code(as_role, merchant, program):
+    """The customer presented their card at the counter: this merchant has their name and their points here, not
+    their email, their phone or their printed code (which would spend their points at other shops)."""
+    grace = CustomerFactory(first_name="Grace", last_name="Hopper", email="grace@example.test", phone="+14155550100")
+    complete_sale(merchant=merchant, customer=grace, amount="12.00")
+    client = as_role("owner")
+    for page in (
+        client.get(reverse("customers")).content.decode(),
+        client.get(reverse("customers"), {"_export": "csv"}).content.decode(),
+        client.get(reverse("customer", args=[grace.pk])).content.decode(),
+        client.get(reverse("transactions")).content.decode(),
+        client.get(reverse("transactions"), {"_export": "csv"}).content.decode(),
+    ):
+        assert "Grace" in page and grace.customer_code[-4:] in page
+        assert "grace@example.test" not in page and "5550100" not in page and grace.customer_code not in page
+    assert names(client.get(reverse("customers"), {"q": "grace@example"})) == []
+    assert not client.get(reverse("transactions"), {"customer": "grace@example"}).context["table"].page.object_list
 
 
 def test_search_by_code(as_role, members):
@@ -79,7 +101,8 @@ def test_the_summary_shows_figures_chart_ledger_and_qr(as_role, members):
         response = client.get(reverse("customer", args=[members["ada"].pk]))
     page = response.content.decode()
     assert response.status_code == 200
-    assert members["ada"].customer_code in page and "<svg" in page
+    assert members["ada"].customer_code not in page and f"•••• {members['ada'].customer_code[-4:]}" in page
+    assert "ada@example.test" in page and "+44 20 7946 1234" in page
     assert 'data-chart="chart-activity"' in page and "Earned on a purchase of 30.00 USD" in page
     assert len(queries) <= 8
 

@@ -202,6 +202,8 @@ CHECKS = [
     case("customers", "customers_customer_code_valid", {"customer_code": "0OI1ABCDEFG"}),
     case("customers", "customers_customer_code_length", {"customer_code": lambda w: codes.generate(9)}),
     case("customers", "customers_email_lowercase", {"email": "Ada@Example.test"}),
+    case("customers", "customers_merged_into_when_merged", {"status": "merged"}),
+    case("customers", "customers_merged_into_when_merged", {"merged_into_id": lambda w: w.customer.id}),
     case("loyalty_programs", "loyalty_programs_rounding_valid", {"rounding": "up"}),
     case("loyalty_programs", "loyalty_programs_points_per_dollar_nonnegative", {"points_per_dollar": Decimal("-1")}),
     case("loyalty_programs", "loyalty_programs_min_spend_nonnegative", {"min_spend_amount": Decimal("-0.01")}),
@@ -347,7 +349,13 @@ NOT_NULL = {
         "max_negative_points",
     ],
     "loyalty_tiers": ["name", "min_points", "multiplier"],
-    "customer_loyalty_accounts": ["current_points", "total_points_earned", "total_points_redeemed"],
+    "customer_loyalty_accounts": [
+        "current_points",
+        "total_points_earned",
+        "total_points_redeemed",
+        "shares_email",
+        "shares_phone",
+    ],
     "points_transactions": ["transaction_type", "points_change", "description"],
     # currency, points_earned and points_reversed are filled by the BEFORE trigger: see BEHIND_TRIGGERS.
     "transactions": [

@@ -231,3 +231,17 @@ def test_a_merchant_turns_printed_codes_off(as_role, merchant):
     as_role("owner").post(reverse("business"), data)  # an unticked box is absent from the form
     merchant.refresh_from_db()
     assert merchant.allow_static_codes is False
+
+
+def test_only_an_owner_turns_printed_codes_off_or_on(as_role, merchant):
+    manager = as_role("manager")
+    assert "allow_static_codes" not in manager.get(reverse("business")).context["form"].fields
+    assert manager.post(reverse("business"), BUSINESS).status_code == 302  # the box unticked: ignored
+    merchant.refresh_from_db()
+    assert merchant.allow_static_codes
+    assert as_role("owner").post(reverse("business"), BUSINESS).status_code == 302
+    merchant.refresh_from_db()
+    assert not merchant.allow_static_codes
+    assert as_role("owner").post(reverse("business"), {**BUSINESS, "allow_static_codes": "on"}).status_code == 302
+    merchant.refresh_from_db()
+    assert merchant.allow_static_codes

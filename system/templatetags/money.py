@@ -4,6 +4,8 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 
+from system.codes import mask_code
+
 register = template.Library()
 
 # symbol, decimals; other currencies show their code
@@ -48,3 +50,9 @@ def points(value):
 def label(value):
     """A status value as words: at_risk -> at risk."""
     return str(value or "").replace("_", " ")
+
+
+@register.filter
+def masked(code: str) -> str:
+    """{{ customer.customer_code|masked }}: the last characters of a customer's code (system.codes.mask_code)."""
+    return mask_code(code or "")
