@@ -204,3 +204,16 @@ def test_deleting_from_the_audit_log_still_raises(ada):
     with pytest.raises(IntegrityError, match="audit_logs is append-only: DELETE"), transaction.atomic():
         sql("DELETE FROM audit_logs WHERE record_id = %s", [ada.id])
     assert len(history(ada.id)) == 3
+
+
+def test_the_scans_of_a_customers_code_without_a_customer_are_found_through_an_index():
+    sql("SET LOCAL enable_seqscan = off")  # a tiny test table: show that the indexes can serve the query
+    plan = "\n".join(
+        line
+        for (line,) in sql(
+            "EXPLAIN SELECT 1 FROM qr_scan_logs s WHERE (s.customer_id = '00000000-0000-4000-8000-000000000000'"
+            " OR (s.customer_id IS NULL AND s.scanned_code = 'ABCD1234'))"
+        )
+    )
+    sql("SET LOCAL enable_seqscan = on")
+    assert "qr_scan_logs_no_customer_idx" in plan and "qr_scan_logs_customer_idx" in plan
