@@ -9,11 +9,22 @@ import re
 import pytest
 from django.db import IntegrityError, transaction
 
-from customers.tests.factories import CustomerFactory
 from system.models import AuditLog
 from system.testing import sql
 
 pytestmark = pytest.mark.django_db
+
+
+def new_customer(first_name="Ada", **values) -> str:
+    """A customer, by SQL (customers is an app above system): its id."""
+    values = {"first_name": first_name, **values}
+    columns = ", ".join(values)
+    [(customer_id,)] = sql(
+        f"INSERT INTO customers ({columns}) VALUES ({', '.join(['%s'] * len(values))}) RETURNING id",
+        list(values.values()),
+    )
+    return customer_id
+
 
 SECRET_LOOKING = re.compile(r"token|secret|password|hash|otp|_key$")
 
@@ -73,14 +84,14 @@ def card_column() -> str:
 
 
 def test_a_customers_card_secret_never_reaches_the_audit_log_in_clear():
-    customer = CustomerFactory()
+    customer_id = new_customer(email="ada@example.test")
     column = card_column()
-    [(first,)] = sql(f"SELECT {column} FROM customers WHERE id = %s", [customer.id])
+    [(first,)] = sql(f"SELECT {column} FROM customers WHERE id = %s", [customer_id])
     new_secret = "f" * 64 if column.endswith("_hash") else "rotated-card-secret-0123456789"
-    sql(f"UPDATE customers SET {column} = %s WHERE id = %s", [new_secret, customer.id])
-    sql("UPDATE customers SET first_name = 'Ada' WHERE id = %s", [customer.id])  # a change of no secret
+    sql(f"UPDATE customers SET {column} = %s WHERE id = %s", [new_secret, customer_id])
+    sql("UPDATE customers SET first_name = 'Ada' WHERE id = %s", [customer_id])  # a change of no secret
 
-    logs = AuditLog.objects.filter(table_name="customers", record_id=customer.id).order_by("created_at", "id")
+    logs = AuditLog.objects.filter(table_name="customers", record_id=customer_id).order_by("created_at", "id")
     inserted, *updates = logs
     assert inserted.new_values[column] == "[redacted]"
     rotation = next(log for log in updates if column in log.changed_fields)  # a rotation shows as a change
@@ -111,19 +122,19 @@ def test_the_migration_redacted_a_snapshot_written_in_clear_through_the_only_upd
     """A snapshot as the trigger wrote them before: the card token in clear (loaded past the guard)."""
     from importlib import import_module
 
-    customer = CustomerFactory()
+    customer_id = new_customer()
     sql("SET LOCAL session_replication_role = replica")  # the test's transaction: until set back below
     sql(
         "INSERT INTO audit_logs (table_name, record_id, action, new_values) VALUES ('customers', %s, 'INSERT',"
         """ '{"id": "x", "card_token": "clear-secret", "email": "ada@example.test"}')""",
-        [customer.id],
+        [customer_id],
     )
     sql("SET LOCAL session_replication_role = origin")
     migration = import_module("system.migrations.0014_audit_redaction")
     sql(migration.REDACT_OLD_SECRETS)
 
     [(values,)] = sql(
-        "SELECT new_values::text FROM audit_logs WHERE record_id = %s AND new_values->>'id' = 'x'", [customer.id]
+        "SELECT new_values::text FROM audit_logs WHERE record_id = %s AND new_values->>'id' = 'x'", [customer_id]
     )
     assert json.loads(values) == {"id": "x", "card_token": "[redacted]", "email": "ada@example.test"}
     # any other change of that row still raises
@@ -131,5 +142,5 @@ def test_the_migration_redacted_a_snapshot_written_in_clear_through_the_only_upd
         sql(
             """UPDATE audit_logs SET new_values = new_values || '{"email": "eve@example.test"}'"""
             " WHERE record_id = %s AND new_values->>'id' = 'x'",
-            [customer.id],
+            [customer_id],
         )

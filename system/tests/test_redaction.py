@@ -4,15 +4,27 @@ and every DELETE of audit_logs still raise."""
 
 import json
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from django.db import DatabaseError, IntegrityError, transaction
 
-from customers.tests.factories import CustomerFactory
 from system.models import QRScanLog
 from system.testing import sql
 
 pytestmark = pytest.mark.django_db
+
+
+def new_customer(first_name="Ada", **values) -> str:
+    """A customer, by SQL (customers is an app above system): its id."""
+    values = {"first_name": first_name, **values}
+    columns = ", ".join(values)
+    [(customer_id,)] = sql(
+        f"INSERT INTO customers ({columns}) VALUES ({', '.join(['%s'] * len(values))}) RETURNING id",
+        list(values.values()),
+    )
+    return customer_id
+
 
 PERSONAL = ("first_name", "last_name", "email", "phone", "date_of_birth")
 
@@ -43,7 +55,7 @@ def code_of(customer) -> str:
 def scan(merchant, customer, code, **extra):
     return QRScanLog.objects.create(
         merchant=merchant,
-        customer=customer,
+        customer_id=customer.id if customer else None,
         scanned_code=code,
         scan_result="success" if customer else "static_code_refused",
         ip_address="203.0.113.9",
@@ -54,7 +66,9 @@ def scan(merchant, customer, code, **extra):
 
 @pytest.fixture
 def ada(db):
-    customer = CustomerFactory(first_name="Ada", last_name="Lovelace", email="ada@example.test", phone="+44 20 7946")
+    customer = SimpleNamespace(
+        id=new_customer("Ada", last_name="Lovelace", email="ada@example.test", phone="+44 20 7946")
+    )
     sql(
         "UPDATE customers SET email = 'ada@analytical.test', date_of_birth = '1815-12-10' WHERE id = %s",
         [customer.id],
@@ -70,7 +84,7 @@ def redact(customer_id, reason="erasure request 42", user_id=None) -> int:
 
 
 def test_a_customers_personal_values_leave_its_history_and_the_redaction_is_audited(ada, merchant):
-    bob = CustomerFactory(first_name="Bob", email="bob@example.test")
+    bob = SimpleNamespace(id=new_customer("Bob", email="bob@example.test"))
     before = history(ada.id)
     assert [row["action"] for row in before] == ["INSERT", "UPDATE"]
     user_id = uuid.uuid4()
@@ -103,7 +117,7 @@ def test_a_customers_personal_values_leave_its_history_and_the_redaction_is_audi
 
 
 def test_a_customers_scans_lose_code_address_and_browser(ada, merchant):
-    bob = CustomerFactory()
+    bob = SimpleNamespace(id=new_customer("Bob"))
     own = scan(merchant, ada, "card-token-of-ada")
     typed = scan(merchant, None, code_of(ada))  # a printed code refused: no customer, the code in clear
     others = [scan(merchant, bob, "card-token-of-bob"), scan(merchant, None, code_of(bob))]
