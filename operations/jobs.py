@@ -8,6 +8,7 @@ safe to run twice and while sales complete, and each is a management command, so
     */15 * * * *  manage.py expire_points --local-midnight
     7 * * * *     manage.py purge_idempotency_keys
     23 * * * *    manage.py purge_rate_limit_hits
+    10 4 * * *    manage.py apply_retention
     */5 * * * *   manage.py rebuild_analytics --pending
     30 3 * * *    manage.py rebuild_analytics --recent
     40 4 * * *    manage.py remove_old_jobs
@@ -18,6 +19,7 @@ retry_stalled_jobs has no command: it is a worker's, and workers queue it even w
 import logging
 
 from django.conf import settings
+from django.core.management import call_command
 from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 from procrastinate.exceptions import UniqueViolation
@@ -27,6 +29,7 @@ from analytics.services import analytics_fold_pending, analytics_rebuild_recent
 from api.services import idempotency_purge
 from loyalty.services import points_expire
 from system.ratelimit import rate_limit_purge
+from system.retention import scan_logs_forget_identifiers
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +55,20 @@ def purge_idempotency_keys(timestamp: int) -> None:
 @app.task(name="operations.purge_rate_limit_hits", retry=RETRY)
 def purge_rate_limit_hits(timestamp: int) -> None:
     logger.info("Deleted %s rate limit hits older than a day.", rate_limit_purge())
+
+
+def retention_apply() -> int:
+    """What the logs forget with time: the address and browser of the scans older than privacy.scan_log_days
+    (system.retention), and the expired sessions (Django's clearsessions). Returns the scans changed."""
+    forgotten = scan_logs_forget_identifiers()
+    call_command("clearsessions")
+    return forgotten
+
+
+@app.periodic(cron="10 4 * * *")
+@app.task(name="operations.apply_retention", retry=RETRY)
+def apply_retention(timestamp: int) -> None:
+    logger.info("Erased the address and browser of %s scan(s); cleared the expired sessions.", retention_apply())
 
 
 # The analytics' safety net: deltas a sale left when another held the roll-up are folded within minutes,

@@ -1,17 +1,15 @@
 """Rate limits in the database: each hit is recorded, its key kept as a digest only, and counted within its
-window; however many hits of one key arrive at once, at most the limit pass. Old hits are purged hourly."""
+window; however many hits of one key arrive at once, at most the limit pass. Their hourly purge is
+tested in operations/tests/test_rate_limit_purge.py."""
 
 import hashlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.core.management import call_command
 from django.db import connection, transaction
 
-from operations import jobs
-from system import ratelimit
-from system.ratelimit import hit, key_digest, rate_limit_purge
+from system.ratelimit import hit, key_digest
 from system.testing import sql
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -89,25 +87,3 @@ def test_concurrent_hits_let_at_most_the_limit_through(in_transaction):
         results = concurrent_hits(24, 5, in_transaction=in_transaction)
         assert results.count(False) == 5
         assert sql("SELECT count(*) FROM rate_limit_hits") == [(24,)]  # every hit recorded, refused ones too
-
-
-def test_hits_older_than_a_day_are_purged_by_the_hourly_job_and_its_command(monkeypatch):
-    for _ in range(3):
-        hit(scope="join.address", key="203.0.113.7", limit=10, window_seconds=3600)
-    sql(
-        "UPDATE rate_limit_hits SET created_at = now() - interval '25 hours'"
-        " WHERE id <> (SELECT max(id) FROM rate_limit_hits)"
-    )
-    monkeypatch.setattr(ratelimit, "PURGE_BATCH", 1)  # a batch per transaction
-
-    jobs.purge_rate_limit_hits(0)
-    assert sql("SELECT count(*) FROM rate_limit_hits") == [(1,)]
-    call_command("purge_rate_limit_hits")  # twice: nothing more to do
-    assert rate_limit_purge() == 0 and sql("SELECT count(*) FROM rate_limit_hits") == [(1,)]
-
-
-def test_the_purge_is_hourly():
-    from procrastinate.contrib.django import app
-
-    [cron] = [p.cron for p in app.periodic_registry.periodic_tasks.values() if p.task is jobs.purge_rate_limit_hits]
-    assert cron == "23 * * * *"
