@@ -50,3 +50,9 @@ def normalize(text: str, length: int) -> str:
     if not is_valid(code):
         raise CodeError("bad_check_character", f"{code} is not a valid code: check for a mistyped character.")
     return code
+
+
+def mask_code(code: str) -> str:
+    """A code shown to staff without the part that finds the customer: its last 4 characters only, "•••• 7K2Q"."""
+    code = "".join((code or "").split()).replace("-", "")
+    return f"•••• {code[-4:]}" if code else ""
