@@ -116,6 +116,27 @@ def test_a_scan_names_the_customer_and_their_points_and_is_logged_as_the_key(api
     assert "Front till" in log.user_agent
 
 
+def test_a_short_card_code_is_accepted_once_in_any_case(api, merchant, program, customer):
+    from customers.services import card_code_issue
+
+    merchant.allow_static_codes = False  # short codes are single use, like card tokens: accepted anyway
+    merchant.save()
+    code = card_code_issue(customer=customer).code
+    response = api.post("/scans", {"code": f"{code[:3].lower()}-{code[3:].lower()}"})
+    assert response.status_code == 200 and response.json()["customer"]["id"] == str(customer.pk)
+    again = api.post("/scans", {"code": code})
+    assert (again.status_code, again.json()["code"]) == (422, "expired_token")
+    unknown = api.post("/scans", {"code": "ZZZ 999"})
+    assert (unknown.status_code, unknown.json()["code"]) == (422, "unknown_code")
+
+
+def test_the_openapi_description_says_the_code_is_masked(api):
+    from api.v1 import api as ninja_api
+
+    schema = ninja_api.get_openapi_schema()
+    assert "masked" in schema["components"]["schemas"]["CustomerOut"]["properties"]["code"]["description"]
+
+
 def test_an_unknown_code_is_422_with_the_scan_result_and_is_logged(api, merchant):
     response = api.post("/scans", {"code": "NOT-A-CODE"})
     assert response.status_code == 422
