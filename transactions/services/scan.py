@@ -1,6 +1,7 @@
 """The counter's scans: a scanned code or card token becomes a customer, every attempt is logged, and too
 many failed scans pause scanning."""
 
+import contextlib
 import hashlib
 import ipaddress
 from dataclasses import dataclass
@@ -271,10 +272,11 @@ def _rate_limited() -> ScanOutcome:
     )
 
 
-def _resolve(*, merchant, user, logged_code: str, identify, ip_address, user_agent) -> ScanOutcome:
-    """identify() unless scanning is paused, and the attempt logged as `logged_code`, in one transaction (a card
-    token or short code is used only with its log line)."""
-    with transaction.atomic(savepoint=False):
+def _resolve(*, merchant, user, logged_code: str, identify, ip_address, user_agent, uses_once=False) -> ScanOutcome:
+    """identify() unless scanning is paused, and the attempt logged as `logged_code`. When identify() uses up a
+    card token or a short code (`uses_once`), the use and the log line commit together (one commit, too, where
+    two would cost more); a printed code's lookup and its log line need no transaction around them."""
+    with transaction.atomic(savepoint=False) if uses_once else contextlib.nullcontext():
         if scan_is_rate_limited(merchant=merchant, user=user, ip_address=ip_address):
             outcome = _rate_limited()
         else:
@@ -309,6 +311,7 @@ def scan_resolve(
         identify=lambda: _identify(merchant, text),
         ip_address=ip_address,
         user_agent=user_agent,
+        uses_once=tokens.is_card_token(text) or card_codes.looks_like(text),
     )
 
 
