@@ -10,6 +10,8 @@ from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import AfterValidator
 
+from system.codes import mask_code
+
 MONEY_PATTERN = r"^[0-9]{1,7}(\.[0-9]{1,2})?$"
 # More than zero (no look-ahead: pydantic's regex engine has none): a non-zero digit before the point, or after.
 POSITIVE_MONEY_PATTERN = r"^(0{0,6}[1-9][0-9]{0,6}(\.[0-9]{1,2})?|0{1,7}\.([1-9][0-9]?|0[1-9]))$"
@@ -32,12 +34,21 @@ class Error(Schema):
 
 
 class ScanIn(Schema):
-    code: Text = Field(max_length=512, description="What the till's scanner read: a customer code or a card token.")
+    code: Text = Field(
+        max_length=512,
+        description="What the till's scanner read or the cashier typed: a card token (the card page's QR code), the"
+        " short code shown beside it (6 characters, any case, spaces and dashes ignored; good once, for a few"
+        " minutes) or a printed customer code.",
+    )
 
 
 class CustomerOut(Schema):
     id: UUID
-    code: str
+    code: str = Field(
+        description='The customer\'s printed code, masked to its last 4 characters ("•••• 7K2Q"): enough to tell'
+        " two cards apart, not to use one.",
+        examples=["•••• 7K2Q"],
+    )
     name: str
     status: str
 
@@ -182,7 +193,12 @@ def local(value: datetime | None, zone: str) -> datetime | None:
 
 
 def customer_out(customer) -> dict:
-    return {"id": customer.pk, "code": customer.customer_code, "name": customer.full_name, "status": customer.status}
+    return {
+        "id": customer.pk,
+        "code": mask_code(customer.customer_code),
+        "name": customer.full_name,
+        "status": customer.status,
+    }
 
 
 def sale_out(sale) -> dict:

@@ -77,9 +77,13 @@ writes = {"parameters": [HEADER_DOC]}
 @api.post("/scans", response={200: schemas.ScanOut, **ERRORS}, tags=["scans"], openapi_extra=writes)
 @idempotent(api)
 def scan_resolve(request, payload: schemas.ScanIn):
-    """Resolve a scanned code (a printed customer code or a card token) to the customer and their points here.
+    """Resolve a scanned or typed code to the customer and their points here: a card token (the card page's QR
+    code) or the short code shown beside it, each good for one scan, or a printed customer code (refused with
+    `static_code_refused` where the merchant takes only the card page's codes). A used short code or token is
+    refused with `expired_token`, an unknown one with `unknown_code`.
 
-    Every call is written to the scan log. A success's `scan_id` is good for one sale by this key.
+    Every call is written to the scan log, and failed ones count toward the scan pause (429). A success's
+    `scan_id` is good for one sale by this key. The customer's `code` comes masked to its last 4 characters.
     """
     key = request.auth
     outcome = scan.scan_resolve(

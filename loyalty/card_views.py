@@ -1,15 +1,16 @@
 """The customer's side: the card page by its secret link, and joining from a merchant's poster."""
 
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 
+from customers import card_codes, tokens
 from customers import selectors as customer_selectors
-from customers import tokens
 from customers.forms import JoinForm, PhoneCodeForm, RecoverForm
 from customers.models import Customer
+from customers.services import card_code_issue
 from loyalty import selectors
 from loyalty.services import joining
 from merchants.models import Merchant
@@ -29,6 +30,13 @@ def card_customer(token: str) -> Customer:
     return customer
 
 
+def live_card_code(customer: Customer) -> str:
+    """A new short code for the counter to type, shown as "ABC 123"; none for a card that is not active."""
+    if customer.status != Customer.Status.ACTIVE:
+        return ""
+    return card_codes.display(card_code_issue(customer=customer).code)
+
+
 @method_decorator(never_cache, name="dispatch")
 class CardView(View):
     def get(self, request, token):
@@ -42,20 +50,26 @@ class CardView(View):
                 "customer": customer,
                 "accounts": accounts,
                 "live_qr": qr.qr_svg(tokens.card_token(customer.pk)),
+                "card_code": live_card_code(customer),
                 "static_qr": qr.qr_svg(customer.customer_code),
                 "refresh_seconds": 60,
                 "valid_minutes": max(1, setting("card.token_max_age_seconds") // 60),
+                "code_minutes": setting("privacy.card_code_minutes"),
             },
         )
 
 
 @method_decorator(never_cache, name="dispatch")
 class CardLiveQRView(View):
-    """The card's QR code right now: a signed token, accepted for a few minutes."""
+    """The card's QR code right now: a signed token, accepted for a few minutes, as SVG; or as JSON
+    ({"qr": the SVG, "code": a new short code}), which the card page fetches every minute."""
 
-    def get(self, request, token):
+    def get(self, request, token, fmt="svg"):
         customer = card_customer(token)
-        return HttpResponse(qr.qr_svg(tokens.card_token(customer.pk)), content_type="image/svg+xml")
+        svg = qr.qr_svg(tokens.card_token(customer.pk))
+        if fmt == "json":
+            return JsonResponse({"qr": svg, "code": live_card_code(customer)})
+        return HttpResponse(svg, content_type="image/svg+xml")
 
 
 class CardCodeView(View):

@@ -21,7 +21,14 @@ from loyalty.views import ProgramView, TierAddView, TierRemoveView
 from merchants.forms import PasswordResetForm
 from merchants.views import BusinessView, FlagsView, PosterView, StaffDeactivateView, StaffView, SwitchMerchantView
 from operations.metrics import metrics_view
-from transactions.counter_views import CheckoutView, ReceiptView, ScanPauseLiftView, ScanResolveView, ScanView
+from transactions.counter_views import (
+    CheckoutView,
+    ReceiptView,
+    ScanPauseLiftView,
+    ScanPhoneView,
+    ScanResolveView,
+    ScanView,
+)
 from transactions.views import TransactionDetailView, TransactionListView, TransactionRefundView
 
 urlpatterns = [
@@ -29,6 +36,7 @@ urlpatterns = [
     path("scan/", ScanView.as_view(), name="scan"),
     # The counter shows a scanned customer's figures here, which analytics keeps: passed in from this layer.
     path("scan/resolve/", ScanResolveView.as_view(member_at=member_at), name="scan_resolve"),
+    path("scan/phone/", ScanPhoneView.as_view(member_at=member_at), name="scan_phone"),
     path("scan/checkout/", CheckoutView.as_view(member_at=member_at), name="checkout"),
     path("scan/pauses/lift/", ScanPauseLiftView.as_view(), name="scan_pause_lift"),
     path("scan/receipt/<uuid:pk>/", ReceiptView.as_view(), name="receipt"),
@@ -47,6 +55,8 @@ urlpatterns = [
     path("flags/", FlagsView.as_view(), name="flags"),
     re_path(r"^card/(?P<token>[0-9a-f]{64})/$", CardView.as_view(), name="card"),
     re_path(r"^card/(?P<token>[0-9a-f]{64})/live\.svg$", CardLiveQRView.as_view(), name="card_live_qr"),
+    # The QR code and the short code together, as JSON, for the card page's refresh.
+    re_path(r"^card/(?P<token>[0-9a-f]{64})/live\.json$", CardLiveQRView.as_view(), {"fmt": "json"}, name="card_live"),
     re_path(r"^card/(?P<token>[0-9a-f]{64})/code\.(?P<fmt>png|svg)$", CardCodeView.as_view(), name="card_code"),
     path("join/confirm/<str:signed>/", JoinConfirmView.as_view(), name="join_confirm"),
     path("join/<str:merchant_code>/", JoinView.as_view(), name="join"),

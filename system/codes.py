@@ -53,6 +53,6 @@ def normalize(text: str, length: int) -> str:
 
 
 def mask_code(code: str) -> str:
-    """A customer code as merchants see it: its last 4 characters, enough to tell two cards apart and too few to
-    spend the card (the whole printed code is accepted at counters)."""
+    """A code shown to staff without the part that finds the customer: its last 4 characters only, "•••• 7K2Q"."""
+    code = "".join((code or "").split()).replace("-", "")
     return f"•••• {code[-4:]}" if code else ""

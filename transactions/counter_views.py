@@ -7,19 +7,21 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
+from customers.phones import PhoneError
 from loyalty import selectors as loyalty_selectors
 from merchants.access import MANAGERS, MerchantRequiredMixin
+from system import codes
 from system.settings_store import setting
 from system.urls_util import client_ip
 from transactions import selectors
 from transactions.forms import CheckoutForm, ItemFormSet
 from transactions.services.checkout import Checkout, CheckoutError, Item, checkout_complete
-from transactions.services.scan import ScanPauseError, scan_pause_lift, scan_pauses, scan_resolve
+from transactions.services.scan import ScanPauseError, scan_by_phone, scan_pause_lift, scan_pauses, scan_resolve
 from transactions.views import CashierTodayMixin
 
 
 def customer_panel(merchant, customer, member_at) -> dict:
-    """What the cashier sees of a scanned customer: name, points here, status, last visit.
+    """What the cashier sees of a scanned customer: name, printed code masked, points here, status, last visit.
 
     `member_at(merchant=, customer=)` gives the customer's figures here (current_points, last_visit_at,
     loyalty_status), or None for a customer new here.
@@ -30,7 +32,7 @@ def customer_panel(merchant, customer, member_at) -> dict:
     return {
         "id": str(customer.pk),
         "name": customer.full_name,
-        "code": customer.customer_code,
+        "code": codes.mask_code(customer.customer_code),  # enough to tell two cards apart, not to use one
         "points": member.current_points if member else 0,
         "status": member.loyalty_status.replace("_", " ") if member else "new here",
         "tier": f"{standing.tier} ×{standing.multiplier:.2f}" if standing.tier else "",
@@ -105,11 +107,33 @@ class ScanResolveView(MerchantRequiredMixin, CustomerPanelMixin, View):
             ip_address=client_ip(request),
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
         )
+        return self.answer(outcome)
+
+    def answer(self, outcome, **extra):
         body = {"ok": outcome.ok, "result": outcome.result, "message": outcome.message}
         if outcome.ok:
             body["scan"] = str(outcome.log.pk)
             body["customer"] = customer_panel(self.merchant, outcome.customer, self.member_at)
+            body.update(extra)
         return JsonResponse(body, status=200 if outcome.ok else 422)
+
+
+class ScanPhoneView(ScanResolveView):
+    """POST {phone}: the member here with this phone number, answered as a scan; the cashier confirms the name
+    with the customer before the sale (`confirm`: true)."""
+
+    def post(self, request):
+        try:
+            outcome = scan_by_phone(
+                merchant=self.merchant,
+                user=request.user,
+                text=request.POST.get("phone", ""),
+                ip_address=client_ip(request),
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            )
+        except PhoneError as error:
+            return JsonResponse({"ok": False, "result": "invalid_phone", "message": str(error)}, status=422)
+        return self.answer(outcome, confirm=True)
 
 
 class CheckoutView(MerchantRequiredMixin, CustomerPanelMixin, View):

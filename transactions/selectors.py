@@ -1,4 +1,4 @@
-"""Reads of a merchant's transactions."""
+"""Reads of a merchant's transactions, and the counter's lookups."""
 
 from datetime import date, datetime, time, timedelta
 from uuid import UUID
@@ -96,18 +96,20 @@ def filter_customer(qs: QuerySet, text: str) -> QuerySet:
 
 
 # The counter's lookups run at every scan and sale: plain SQL, a fraction of the ORM's cost per call
-# (docs/benchmarks.md).
-_CUSTOMER_SQL = "SELECT {} FROM customers c WHERE c.{} = %s"
+# (docs/benchmarks.md). A merged customer's code finds the customer it was merged into: `t`, the target of `c`.
+TARGET_JOIN = "JOIN customers t ON t.id = coalesce(c.merged_into_id, c.id)"
+_CUSTOMER_SQL = "SELECT {} FROM customers c " + TARGET_JOIN + " WHERE c.{} = %s"
 
 
 def _customer_where(column: str, value):
     with connection.cursor() as cursor:
-        cursor.execute(_CUSTOMER_SQL.format(columns(Customer, "c"), column), [value])
+        cursor.execute(_CUSTOMER_SQL.format(columns(Customer, "t"), column), [value])
         row = cursor.fetchone()
     return from_row(Customer, row) if row else None
 
 
 def customer_by_code(code: str):
+    """The customer with this printed code (or the one a merged customer was merged into)."""
     return _customer_where("customer_code", code)
 
 
@@ -118,26 +120,49 @@ def customer_by_id(customer_id):
         return None
 
 
-def card_token_used(*, customer, token: str) -> bool:
-    """A card token is good for one successful scan."""
-    return QRScanLog.objects.filter(customer=customer, scanned_code=token, scan_result="success").exists()
+def card_code_state(code: str) -> str:
+    """Why a short card code was refused: "unknown", "used" or "expired"."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT used_at IS NOT NULL FROM card_codes WHERE code = %s", [code])
+        row = cursor.fetchone()
+    return "unknown" if row is None else "used" if row[0] else "expired"
+
+
+_MEMBER_BY_PHONE_SQL = f"""
+    SELECT {columns(Customer, "t")} FROM customers c {TARGET_JOIN}
+     WHERE c.phone = %(phone)s
+       AND EXISTS (SELECT 1 FROM customer_loyalty_accounts a
+                    WHERE a.merchant_id = %(merchant)s AND a.customer_id = t.id)
+"""
+
+
+def member_by_phone(*, merchant: Merchant, phone: str) -> Customer | None:
+    """The customer with this phone (E.164) who has an account at `merchant`; None for anyone else."""
+    if not phone:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(_MEMBER_BY_PHONE_SQL, {"phone": phone, "merchant": merchant.pk})
+        row = cursor.fetchone()
+    return from_row(Customer, row) if row else None
 
 
 # Failed scans count from the latest lift of the pause of their user, or of their address, here (scan_pause_lifts).
+# The same wrong code read again counts once (a camera resting on it); every failed phone lookup counts, as its
+# logged code ("phone …0123") does not tell two numbers apart.
 _FAILED_SCANS_SQL = """
     SELECT 'user', min(created_at) FROM qr_scan_logs
      WHERE merchant_id = %(merchant)s AND scanned_by_id = %(user)s AND created_at >= %(since)s
        AND scan_result NOT IN ('success', 'rate_limited')
        AND created_at > coalesce((SELECT max(l.created_at) FROM scan_pause_lifts l
                                    WHERE l.merchant_id = %(merchant)s AND l.scanned_by_id = %(user)s), '-infinity')
-     GROUP BY scanned_code
+     GROUP BY scanned_code, CASE WHEN scanned_code LIKE 'phone %%' THEN id END
      UNION ALL
     SELECT 'address', min(created_at) FROM qr_scan_logs
      WHERE merchant_id = %(merchant)s AND ip_address = %(ip)s AND created_at >= %(since)s
        AND scan_result NOT IN ('success', 'rate_limited')
        AND created_at > coalesce((SELECT max(l.created_at) FROM scan_pause_lifts l
                                    WHERE l.merchant_id = %(merchant)s AND l.ip_address = %(ip)s), '-infinity')
-     GROUP BY scanned_code
+     GROUP BY scanned_code, CASE WHEN scanned_code LIKE 'phone %%' THEN id END
 """
 
 
@@ -159,7 +184,7 @@ _FAILED_SCANS_HERE_SQL = """
        AND s.created_at > coalesce((SELECT max(l.created_at) FROM scan_pause_lifts l
                                      WHERE l.merchant_id = s.merchant_id AND l.scanned_by_id = s.scanned_by_id),
                                    '-infinity')
-     GROUP BY s.scanned_by_id, s.scanned_code
+     GROUP BY s.scanned_by_id, s.scanned_code, CASE WHEN s.scanned_code LIKE 'phone %%' THEN s.id END
      UNION ALL
     SELECT 'address', host(s.ip_address), min(s.created_at) FROM qr_scan_logs s
      WHERE s.merchant_id = %(merchant)s AND s.ip_address IS NOT NULL AND s.created_at >= %(since)s
@@ -167,7 +192,7 @@ _FAILED_SCANS_HERE_SQL = """
        AND s.created_at > coalesce((SELECT max(l.created_at) FROM scan_pause_lifts l
                                      WHERE l.merchant_id = s.merchant_id AND l.ip_address = s.ip_address),
                                    '-infinity')
-     GROUP BY s.ip_address, s.scanned_code
+     GROUP BY s.ip_address, s.scanned_code, CASE WHEN s.scanned_code LIKE 'phone %%' THEN s.id END
 """
 
 

@@ -109,11 +109,32 @@ def test_a_scan_by_another_key_cannot_be_used_for_a_sale(api, merchant, program,
 def test_a_scan_names_the_customer_and_their_points_and_is_logged_as_the_key(api, api_key, merchant, program, customer):
     complete_sale(merchant=merchant, customer=customer, amount="30.00")
     body = scan(api, customer)
-    assert body["customer"]["code"] == customer.customer_code
+    assert body["customer"]["code"] == "•••• " + customer.customer_code[-4:]  # masked
     assert body["points"] == 30
     log = QRScanLog.objects.get(pk=body["scan_id"])
     assert (log.merchant, log.scanned_by, log.scan_result) == (merchant, api_key[0].user, "success")
     assert "Front till" in log.user_agent
+
+
+def test_a_short_card_code_is_accepted_once_in_any_case(api, merchant, program, customer):
+    from customers.services import card_code_issue
+
+    merchant.allow_static_codes = False  # short codes are single use, like card tokens: accepted anyway
+    merchant.save()
+    code = card_code_issue(customer=customer).code
+    response = api.post("/scans", {"code": f"{code[:3].lower()}-{code[3:].lower()}"})
+    assert response.status_code == 200 and response.json()["customer"]["id"] == str(customer.pk)
+    again = api.post("/scans", {"code": code})
+    assert (again.status_code, again.json()["code"]) == (422, "expired_token")
+    unknown = api.post("/scans", {"code": "ZZZ 999"})
+    assert (unknown.status_code, unknown.json()["code"]) == (422, "unknown_code")
+
+
+def test_the_openapi_description_says_the_code_is_masked(api):
+    from api.v1 import api as ninja_api
+
+    schema = ninja_api.get_openapi_schema()
+    assert "masked" in schema["components"]["schemas"]["CustomerOut"]["properties"]["code"]["description"]
 
 
 def test_an_unknown_code_is_422_with_the_scan_result_and_is_logged(api, merchant):

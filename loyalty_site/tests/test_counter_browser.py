@@ -1,6 +1,7 @@
 """The counter in Chromium with a fake camera playing a video of a QR code (see shared/TESTING.md)."""
 
 import os
+import re
 import shutil
 import subprocess
 from decimal import Decimal
@@ -14,7 +15,7 @@ from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 
 from customers.models import Customer
-from customers.services import card_link_issue
+from customers.services import card_code_issue, card_link_issue
 from loyalty_site.tests.test_browser import CHROMIUM_ARGS, chromium_path, log_in, shoot
 from merchants.models import Merchant
 from system import codes
@@ -140,6 +141,34 @@ def test_camera_refused_falls_back_to_typing_the_code(counter, tmp_path):
     expect(page.locator("#customer-name")).to_have_text(customer.full_name)
 
 
+def test_a_short_code_or_a_phone_number_typed_finds_the_member(counter, tmp_path):
+    shop, customer = a_member()
+    page = counter(None, camera=False)
+    code = card_code_issue(customer=customer).code
+    page.get_by_label("Customer code").fill(f"{code[:3]} {code[3:]}".lower())
+    page.get_by_role("button", name="Look up").click()
+    expect(page.locator("#customer-name")).to_have_text(customer.full_name)
+    expect(page.locator("#customer-code")).to_have_text("•••• " + customer.customer_code[-4:])
+    expect(page.locator("#confirm-customer")).to_be_hidden()
+    expect(page.get_by_label("Amount")).to_be_enabled()
+
+    Customer.objects.filter(pk=customer.pk).update(phone="+14155550123")
+    page.get_by_role("link", name="Cancel").click()
+    page.get_by_label("Phone").fill("+1 415 555 0199")
+    page.get_by_role("button", name="Find").click()
+    expect(page.locator("#scan-error")).to_have_text("No member here has this number.")
+    page.get_by_label("Phone").fill("+1 415 555 0123")
+    page.get_by_role("button", name="Find").click()
+    expect(page.locator("#confirm-customer")).to_contain_text(f"Is this {customer.full_name}? Ask them to confirm")
+    expect(page.get_by_label("Amount")).to_be_disabled()
+    shoot(page, "counter-phone-confirm")
+    page.get_by_role("button", name="Yes, confirmed").click()
+    page.get_by_label("Amount").fill("3.00")
+    page.get_by_role("button", name="Complete").click()
+    expect(page.get_by_role("heading", name="Sale complete")).to_be_visible()
+    assert QRScanLog.objects.filter(scanned_code="phone …0123", scan_result="success", sale__isnull=False).exists()
+
+
 def test_a_double_click_on_complete_records_one_sale(counter, tmp_path):
     shop, customer = a_member()
     page = counter(video_of(customer.customer_code, tmp_path))
@@ -154,7 +183,8 @@ def test_screenshots_of_the_card_and_the_poster(counter, tmp_path, live_server):
     shop, customer = a_member()
     page = counter(None, camera=False)
     page.goto(f"{live_server.url}/card/{card_link_issue(customer=customer)}/")
-    expect(page.locator("#live-qr img")).to_be_visible()
+    expect(page.locator("#live-qr svg")).to_be_visible()
+    expect(page.locator("#card-code")).to_have_text(re.compile(r"^[2-9A-Z]{3} [2-9A-Z]{3}$"))
     shoot(page, "card")
     page.context.clear_cookies()
     log_in(page, live_server, "owner@demo.test")

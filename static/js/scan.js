@@ -41,14 +41,16 @@
     requestAnimationFrame(tick);
   }
 
-  function resolve(text) {
+  // a scanned or typed code, or a phone number (the member it finds is confirmed by name before the sale)
+  function resolve(text) { lookup(counter.dataset.resolveUrl, { code: text }, text); }
+
+  function lookup(url, params, text) {
     busy = true; scanError.hidden = true; say("Looking up " + text.slice(0, 20) + "…");
-    var body = new URLSearchParams({ code: text });
-    fetch(counter.dataset.resolveUrl, { method: "POST", body: body, credentials: "same-origin",
+    fetch(url, { method: "POST", body: new URLSearchParams(params), credentials: "same-origin",
       headers: { "X-CSRFToken": csrf, "Accept": "application/json" } })
       .then(function (response) { return response.json(); })
       .then(function (result) {
-        if (result.ok) { show(result.customer, result.scan); return; }
+        if (result.ok) { show(result.customer, result.scan, result.confirm); return; }
         fail(result.message);
         rejected = text;
         if (result.result === "rate_limited") { stopCamera(); say("Scanning is paused."); return; }
@@ -63,8 +65,12 @@
     if (stream) stream.getTracks().forEach(function (track) { track.stop(); });
   }
 
-  function show(customer, scan) {
+  function show(customer, scan, confirm) {
     stopCamera();
+    var ask = document.getElementById("confirm-customer");
+    ask.hidden = !confirm;
+    document.getElementById("checkout-fields").disabled = !!confirm;
+    document.getElementById("confirm-name").textContent = customer.name;
     form.elements.scan.value = scan;
     document.getElementById("scanner").hidden = true;
     document.getElementById("checkout").hidden = false;
@@ -78,14 +84,26 @@
     tier.hidden = !customer.tier;
     document.getElementById("customer-last-visit").textContent = customer.last_visit;
     form.dataset.points = customer.points;
-    form.elements.amount.focus();
+    if (confirm) document.getElementById("confirm-yes").focus(); else form.elements.amount.focus();
     preview();
   }
+
+  document.getElementById("confirm-yes").addEventListener("click", function () {
+    document.getElementById("confirm-customer").hidden = true;
+    document.getElementById("checkout-fields").disabled = false;
+    form.elements.amount.focus();
+  });
 
   document.getElementById("manual").addEventListener("submit", function (event) {
     event.preventDefault();
     var code = document.getElementById("manual-code").value.trim();
     if (code) { rejected = null; resolve(code); }
+  });
+
+  document.getElementById("phone-lookup").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var phone = document.getElementById("phone").value.trim();
+    if (phone) { rejected = null; lookup(this.dataset.url, { phone: phone }, phone); }
   });
 
   // line items: the amount is their total when there are any

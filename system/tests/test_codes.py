@@ -232,3 +232,11 @@ def test_normalize_calls_a_mistyped_code_a_bad_check_character(customer_code):
 def test_code_error_is_a_value_error():
     with pytest.raises(ValueError, match="mistyped character"):
         codes.normalize(mistype(codes.generate(9)), 9)
+
+
+@pytest.mark.parametrize(
+    ("code", "masked"),
+    [("7MJYY77RM2N", "•••• RM2N"), ("7MJY-Y77R-M2N", "•••• RM2N"), ("ABC", "•••• ABC"), ("", "")],
+)
+def test_a_masked_code_keeps_only_its_last_four_characters(code, masked):
+    assert codes.mask_code(code) == masked

@@ -1,14 +1,17 @@
 """The counter's scans: a scanned code or card token becomes a customer, every attempt is logged, and too
 many failed scans pause scanning."""
 
+import contextlib
+import hashlib
 import ipaddress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from uuid import UUID
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from customers import tokens
+from customers import card_codes, phones, tokens
 from customers.models import Customer
 from merchants.access import MANAGERS
 from merchants.models import Merchant, MerchantStaff, User
@@ -150,40 +153,106 @@ def scan_pause_lift(*, merchant: Merchant, acting_user: User, kind: str, name: s
     )
 
 
+# One round trip: the token's customer, and its use recorded unless the token was used already. The primary key
+# of card_token_uses decides between two counters scanning it at the same instant: the second insert waits for
+# the first to commit and then does nothing. Only an active customer's scan uses the token.
+_TOKEN_USE_SQL = f"""
+    WITH t AS (SELECT {columns(Customer, "t")} FROM customers c {selectors.TARGET_JOIN} WHERE c.id = %(customer)s),
+         used AS (INSERT INTO card_token_uses (token_digest, customer_id, used_at)
+                  SELECT %(digest)s, t.id, now() FROM t WHERE t.status = 'active'
+                      ON CONFLICT (token_digest) DO NOTHING
+                  RETURNING 1)
+    SELECT t.*, EXISTS (SELECT 1 FROM used) FROM t
+"""
+
+# A short card code is used by one conditional update: of two counters typing it at once, one gets its customer.
+_CARD_CODE_USE_SQL = f"""
+    WITH k AS (UPDATE card_codes SET used_at = now()
+                WHERE code = %s AND used_at IS NULL AND expires_at > now()
+            RETURNING customer_id)
+    SELECT {columns(Customer, "t")} FROM k JOIN customers c ON c.id = k.customer_id {selectors.TARGET_JOIN}
+"""
+
+_UNKNOWN = "No customer has this code."
+_USED = "This card code was used already: ask the customer to reopen their card."
+
+
+def _card_token_use(text: str) -> ScanOutcome | Customer:
+    try:
+        customer_id = UUID(tokens.customer_id_of(text, max_age_seconds=setting("card.token_max_age_seconds")))
+    except tokens.TokenError as error:
+        return ScanOutcome(error.reason, str(error))
+    except ValueError:  # signed by us, yet not an id: never issued
+        return ScanOutcome(Result.FORGED_TOKEN, "This card code is not one of ours.")
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    with connection.cursor() as cursor:
+        cursor.execute(_TOKEN_USE_SQL, {"customer": customer_id, "digest": digest})
+        row = cursor.fetchone()
+    if row is None:
+        return ScanOutcome(Result.UNKNOWN_CODE, _UNKNOWN)
+    customer, used_now = from_row(Customer, row[:-1]), row[-1]
+    if not used_now and customer.status == Customer.Status.ACTIVE:
+        return ScanOutcome(Result.EXPIRED_TOKEN, _USED)
+    return customer
+
+
+def _card_code_use(text: str) -> ScanOutcome | Customer:
+    code = card_codes.normalize(text)
+    if code is None:
+        return ScanOutcome(Result.MALFORMED, "This is not a customer code.")
+    with connection.cursor() as cursor:
+        cursor.execute(_CARD_CODE_USE_SQL, [code])
+        row = cursor.fetchone()
+    if row:
+        return from_row(Customer, row)
+    state = selectors.card_code_state(code)
+    if state == "unknown":
+        return ScanOutcome(Result.UNKNOWN_CODE, "No card shows this code: check it with the customer.")
+    if state == "used":
+        return ScanOutcome(Result.EXPIRED_TOKEN, _USED)
+    return ScanOutcome(Result.EXPIRED_TOKEN, "This code has expired: ask the customer to reopen their card.")
+
+
+def _printed_code(merchant: Merchant, text: str) -> ScanOutcome | Customer:
+    try:
+        code = codes.normalize(text, codes.CUSTOMER_CODE_LENGTH)
+    except codes.CodeError as error:
+        message = (
+            "This is not a customer code."
+            if error.reason == "malformed"
+            else "This code has a mistyped character: check it and try again."
+        )
+        return ScanOutcome(error.reason, message)
+    if not merchant.allow_static_codes:
+        return ScanOutcome(
+            Result.STATIC_CODE_REFUSED,
+            "Printed codes are not accepted here: ask for the QR code on the customer's card page.",
+        )
+    return selectors.customer_by_code(code) or ScanOutcome(Result.UNKNOWN_CODE, _UNKNOWN)
+
+
+def _checked(found: ScanOutcome | Customer) -> ScanOutcome:
+    """A customer found is a success when active. Blocked and erased cards are no longer in use (an erased
+    customer is not named in the scan log); an inactive one says so."""
+    if isinstance(found, ScanOutcome):
+        return found
+    if found.status == Customer.Status.ACTIVE:
+        return ScanOutcome(Result.SUCCESS, found.full_name, found)
+    if found.status == Customer.Status.ERASED:
+        return ScanOutcome(Result.INACTIVE_CUSTOMER, "This card is no longer in use.")
+    if found.status in (Customer.Status.BLOCKED, Customer.Status.MERGED):  # merged: into one merged in turn
+        return ScanOutcome(Result.INACTIVE_CUSTOMER, "This card is no longer in use.", found)
+    return ScanOutcome(Result.INACTIVE_CUSTOMER, f"This customer's card is {found.status}.", found)
+
+
 def _identify(merchant: Merchant, text: str) -> ScanOutcome:
+    """A live card token (the card page's QR), a short card code (typed from the card page; accepted even where
+    printed codes are not, being single use like the tokens) or a printed customer code."""
     if tokens.is_card_token(text):
-        try:
-            customer_id = tokens.customer_id_of(text, max_age_seconds=setting("card.token_max_age_seconds"))
-        except tokens.TokenError as error:
-            return ScanOutcome(error.reason, str(error))
-        customer = selectors.customer_by_id(customer_id)
-        if customer is None:
-            return ScanOutcome(Result.UNKNOWN_CODE, "No customer has this code.")
-        if selectors.card_token_used(customer=customer, token=text):
-            return ScanOutcome(
-                Result.EXPIRED_TOKEN, "This card code was used already: ask the customer to reopen their card."
-            )
-    else:
-        try:
-            code = codes.normalize(text, codes.CUSTOMER_CODE_LENGTH)
-        except codes.CodeError as error:
-            message = (
-                "This is not a customer code."
-                if error.reason == "malformed"
-                else "This code has a mistyped character: check it and try again."
-            )
-            return ScanOutcome(error.reason, message)
-        if not merchant.allow_static_codes:
-            return ScanOutcome(
-                Result.STATIC_CODE_REFUSED,
-                "Printed codes are not accepted here: ask for the QR code on the customer's card page.",
-            )
-        customer = selectors.customer_by_code(code)
-        if customer is None:
-            return ScanOutcome(Result.UNKNOWN_CODE, "No customer has this code.")
-    if customer.status != Customer.Status.ACTIVE:
-        return ScanOutcome(Result.INACTIVE_CUSTOMER, f"This customer's card is {customer.status}.", customer)
-    return ScanOutcome(Result.SUCCESS, customer.full_name, customer)
+        return _checked(_card_token_use(text))
+    if card_codes.looks_like(text):
+        return _checked(_card_code_use(text))
+    return _checked(_printed_code(merchant, text))
 
 
 _LOG_SCAN_SQL = f"""
@@ -195,31 +264,82 @@ _LOG_SCAN_SQL = f"""
 """
 
 
+def _rate_limited() -> ScanOutcome:
+    return ScanOutcome(
+        Result.RATE_LIMITED,
+        f"Too many failed scans: scanning is paused for up to {setting('scan.block_minutes')} minutes,"
+        " or until an owner or a manager lifts the pause on the counter page.",
+    )
+
+
+def _resolve(*, merchant, user, logged_code: str, identify, ip_address, user_agent, uses_once=False) -> ScanOutcome:
+    """identify() unless scanning is paused, and the attempt logged as `logged_code`. When identify() uses up a
+    card token or a short code (`uses_once`), the use and the log line commit together (one commit, too, where
+    two would cost more); a printed code's lookup and its log line need no transaction around them."""
+    with transaction.atomic(savepoint=False) if uses_once else contextlib.nullcontext():
+        if scan_is_rate_limited(merchant=merchant, user=user, ip_address=ip_address):
+            outcome = _rate_limited()
+        else:
+            outcome = identify()
+        with connection.cursor() as cursor:  # plain SQL: every scan writes one
+            cursor.execute(
+                _LOG_SCAN_SQL,
+                {
+                    "merchant": merchant.pk,
+                    "user": user.pk,
+                    "code": logged_code,
+                    "result": outcome.result,
+                    "customer": outcome.customer.pk if outcome.customer else None,
+                    "ip": ip_address or None,
+                    "user_agent": (user_agent or "").replace("\x00", "")[:1000],
+                },
+            )
+            outcome.log = from_row(QRScanLog, cursor.fetchone())
+    return outcome
+
+
 def scan_resolve(
     *, merchant: Merchant, user: User, text: str, ip_address: str | None = None, user_agent: str = ""
 ) -> ScanOutcome:
-    """Turn what the camera or the cashier read into a customer; every attempt is logged."""
+    """Turn what the camera or the cashier read into a customer; every attempt is logged (as read: a short code
+    or a token is worthless once used or expired)."""
     text = (text or "").replace("\x00", "").strip()[:512]
-    if scan_is_rate_limited(merchant=merchant, user=user, ip_address=ip_address):
-        outcome = ScanOutcome(
-            Result.RATE_LIMITED,
-            f"Too many failed scans: scanning is paused for up to {setting('scan.block_minutes')} minutes,"
-            " or until an owner or a manager lifts the pause on the counter page.",
-        )
-    else:
-        outcome = _identify(merchant, text)
-    with connection.cursor() as cursor:  # plain SQL: every scan writes one
-        cursor.execute(
-            _LOG_SCAN_SQL,
-            {
-                "merchant": merchant.pk,
-                "user": user.pk,
-                "code": text,
-                "result": outcome.result,
-                "customer": outcome.customer.pk if outcome.customer else None,
-                "ip": ip_address or None,
-                "user_agent": (user_agent or "").replace("\x00", "")[:1000],
-            },
-        )
-        outcome.log = from_row(QRScanLog, cursor.fetchone())
-    return outcome
+    return _resolve(
+        merchant=merchant,
+        user=user,
+        logged_code=text,
+        identify=lambda: _identify(merchant, text),
+        ip_address=ip_address,
+        user_agent=user_agent,
+        uses_once=tokens.is_card_token(text) or card_codes.looks_like(text),
+    )
+
+
+def phone_mask(e164: str) -> str:
+    """How a phone lookup is logged: its last 4 digits, "phone …0123"."""
+    return f"phone …{e164[-4:]}"
+
+
+def scan_by_phone(
+    *, merchant: Merchant, user: User, text: str, ip_address: str | None = None, user_agent: str = ""
+) -> ScanOutcome:
+    """Find a member here by the phone number they tell the cashier, as a scan: the number is read in the
+    merchant's country (customers.phones.normalize; raises PhoneError, logging nothing, for what is not a
+    number), matched exactly among the customers with an account here only, and logged masked; a failed lookup
+    counts toward the scan pause. The cashier then confirms the name with the customer."""
+    phone = phones.normalize(text, timezone_name=merchant.timezone)
+    if not phone:
+        raise phones.PhoneError("Type the customer's phone number.")
+
+    def identify():
+        found = selectors.member_by_phone(merchant=merchant, phone=phone)
+        return _checked(found or ScanOutcome(Result.UNKNOWN_CODE, "No member here has this number."))
+
+    return _resolve(
+        merchant=merchant,
+        user=user,
+        logged_code=phone_mask(phone),
+        identify=identify,
+        ip_address=ip_address,
+        user_agent=user_agent,
+    )
