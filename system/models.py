@@ -97,6 +97,7 @@ class AuditLogAction(models.TextChoices):
     INSERT = "INSERT"
     UPDATE = "UPDATE"
     DELETE = "DELETE"
+    REDACT = "REDACT"  # redact_customer_logs: a customer's personal values replaced in its history and scans
 
 
 def audit_merchant_id() -> models.Func:
@@ -202,6 +203,16 @@ class QRScanLog(UUIDModel):
             models.Index(fields=["ip_address", "-created_at"], name="qr_scan_logs_ip_idx"),
             # Every merchant's scans newest first (the admin's list), and the old ones maintenance archives.
             models.Index(fields=["-created_at"], name="qr_scan_logs_created_idx"),
+            # The scans that resolved to no customer, by code: redact_customer_logs finds a customer's among them.
+            models.Index(
+                fields=["scanned_code"], name="qr_scan_logs_no_customer_idx", condition=models.Q(customer__isnull=True)
+            ),
+            # The scans still holding an address or a browser, oldest first: the retention job reads only those.
+            models.Index(
+                fields=["created_at"],
+                name="qr_scan_logs_identifies_idx",
+                condition=models.Q(ip_address__isnull=False) | ~models.Q(user_agent=""),
+            ),
         ]
 
     def __str__(self):

@@ -1,6 +1,7 @@
 """Migrations replay: forwards from an older database with data, and backwards through the
 frozen copies of the SQL files."""
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -41,6 +42,22 @@ def tables() -> dict[str, list]:
         return rows
 
 
+def without_intended_changes(rows: dict[str, list], *, redact: bool = False) -> dict[str, list]:
+    """The tables but what later migrations change on purpose in the audit log: they add settings (each
+    audited) and redact the secrets older snapshots held in clear (system 0014)."""
+    audit = []
+    for (text,) in rows["audit_logs"]:
+        row = json.loads(text)
+        key = (row["new_values"] or {}).get("setting_key", "")
+        if row["table_name"] == "system_settings" and row["action"] == "INSERT" and key.startswith("privacy."):
+            continue
+        for side in ("old_values", "new_values"):
+            if redact and row["table_name"] == "customers" and (row[side] or {}).get("card_token") is not None:
+                row[side]["card_token"] = "[redacted]"
+        audit.append(row)
+    return {**rows, "audit_logs": audit}
+
+
 def definitions() -> dict[str, str]:
     with connection.cursor() as cursor:
         return sqlfiles.definitions(cursor)
@@ -74,7 +91,7 @@ def test_a_database_with_sales_upgrades_in_place_with_nothing_lost():
 
         migrate(latest())
 
-        assert tables() == before
+        assert without_intended_changes(tables()) == without_intended_changes(before, redact=True)
         assert derived_state_errors(ledger=True) == []
         sql(
             "INSERT INTO transactions (merchant_id, customer_id, amount, status, points_redeemed) "

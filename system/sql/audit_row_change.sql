@@ -1,5 +1,7 @@
 -- The audit trigger: one audit_logs row per change, with the old and new values and the
--- acting user (app.user_id), whoever writes.
+-- acting user (app.user_id), whoever writes. The values of the table's secret columns
+-- (audit_secret_columns) are written as "[redacted]" (audit_redacted); a change of one is still
+-- listed in changed_fields.
 CREATE OR REPLACE FUNCTION audit_row_change() RETURNS trigger LANGUAGE plpgsql AS $$
 -- AFTER INSERT OR UPDATE OR DELETE: one audit_logs row with the old and new values.
 -- Trigger arguments name columns whose changes alone are not worth a row.
@@ -22,6 +24,10 @@ BEGIN
             SELECT 1 FROM jsonb_array_elements_text(changed) c(name) WHERE c.name <> ALL (coalesce(TG_ARGV, '{}'))) THEN
             RETURN NULL;
         END IF;
+    END IF;
+    IF cardinality(audit_secret_columns(TG_TABLE_NAME)) > 0 THEN
+        old_row := audit_redacted(TG_TABLE_NAME, old_row, NULL);
+        new_row := audit_redacted(TG_TABLE_NAME, new_row, NULL);
     END IF;
     INSERT INTO audit_logs (table_name, record_id, action, old_values, new_values, changed_fields, user_id)
     VALUES (TG_TABLE_NAME, (coalesce(new_row, old_row) ->> 'id')::uuid, TG_OP, old_row, new_row, changed,
