@@ -150,9 +150,12 @@ class ErasureRequestAdmin(admin.ModelAdmin):
     actions = ["confirm_and_erase", "decline"]
     show_full_result_count = False
 
-    def get_queryset(self, request):
+    ordering = ["-created_at"]
+
+    def get_ordering(self, request):
+        # Newest first, as every list, with the pending ones (the operator's work) ahead of the decided ones.
         pending_first = Case(When(status=ErasureRequest.Status.PENDING, then=Value(0)), default=Value(1))
-        return super().get_queryset(request).alias(pending=pending_first).order_by("pending", "-created_at")
+        return [pending_first.asc(), *self.ordering]
 
     def has_add_permission(self, request):
         return False
