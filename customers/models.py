@@ -52,6 +52,7 @@ class Customer(TimeStampedModel):
 
     class Meta:
         db_table = "customers"
+        permissions = [("erase_customer", "Can erase a customer's personal data")]
         constraints = [
             # Unique constraints rather than unique=True: no extra LIKE index on each column.
             models.UniqueConstraint(fields=["customer_code"], name="customers_customer_code_key"),
@@ -86,6 +87,8 @@ class Customer(TimeStampedModel):
 
     @property
     def full_name(self) -> str:
+        if self.status == CustomerStatus.ERASED:
+            return "Erased customer"
         return f"{self.first_name} {self.last_name}".strip()
 
     def __str__(self):

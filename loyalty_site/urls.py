@@ -2,11 +2,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
+from analytics.customer_data import customer_data
 from analytics.member_views import MemberAdjustView, MemberDetailView, MemberListView
 from analytics.selectors import member_at
 from analytics.views import DailyAnalyticsView, HomeView
 from api.v1 import api as api_v1
 from api.views import ApiKeyListView, ApiKeyRevokeView
+from loyalty.card_privacy_views import CardDataView, CardErasureView, CardNewLinkView
 from loyalty.card_views import (
     CardCodeView,
     CardLiveQRView,
@@ -58,6 +60,10 @@ urlpatterns = [
     # The QR code and the short code together, as JSON, for the card page's refresh.
     re_path(r"^card/(?P<token>[0-9a-f]{64})/live\.json$", CardLiveQRView.as_view(), {"fmt": "json"}, name="card_live"),
     re_path(r"^card/(?P<token>[0-9a-f]{64})/code\.(?P<fmt>png|svg)$", CardCodeView.as_view(), name="card_code"),
+    # The customer's data reads sales and visits, above loyalty: handed in from this layer.
+    re_path(r"^card/(?P<token>[0-9a-f]{64})/data\.json$", CardDataView.as_view(export=customer_data), name="card_data"),
+    re_path(r"^card/(?P<token>[0-9a-f]{64})/new-link/$", CardNewLinkView.as_view(), name="card_new_link"),
+    re_path(r"^card/(?P<token>[0-9a-f]{64})/erase/$", CardErasureView.as_view(), name="card_erase"),
     path("join/confirm/<str:signed>/", JoinConfirmView.as_view(), name="join_confirm"),
     path("join/<str:merchant_code>/", JoinView.as_view(), name="join"),
     path("card/code/<uuid:verification_id>/", PhoneCodeView.as_view(), name="phone_code"),
