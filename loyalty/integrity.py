@@ -173,7 +173,9 @@ LEDGER_CHECKS = {
     # from the program's creation; a program without history, its row today. An edit's row carries its
     # statement's time, and sales until its transaction committed saw the version before: that one passes
     # too for a minute. The multiplier is x1 before the program's first tier, its tier's when the tiers
-    # have not changed since, and not known otherwise.
+    # have not changed since, and not known otherwise. The points of the last 12 months are those of the
+    # account that holds the sale's earn row (a sale moved by a merge of two customers keeps the history it
+    # was judged on), else of the sale's customer's account at the merchant.
     "a sale's points differ from what its program and tier gave": """
         WITH history AS (
             SELECT DISTINCT ON (l.record_id, l.created_at) l.record_id AS program_id, l.created_at AS at,
@@ -213,11 +215,14 @@ LEDGER_CHECKS = {
                             SELECT coalesce(sum(ledger_points_earned(e.transaction_type, e.points_change)), 0)
                               FROM customer_loyalty_accounts a
                               JOIN points_transactions e ON e.customer_loyalty_account_id = a.id
-                             WHERE a.customer_id = s.customer_id AND a.merchant_id = s.merchant_id
+                             WHERE a.id = coalesce(s.earn_account, (
+                                       SELECT o.id FROM customer_loyalty_accounts o
+                                        WHERE o.customer_id = s.customer_id AND o.merchant_id = s.merchant_id))
                                AND e.created_at > s.at - interval '12 months' AND e.created_at < s.at
                                AND e.transaction_id IS DISTINCT FROM s.id)::integer)).multiplier, 1)
                    END AS multiplier
-              FROM (SELECT t.*, coalesce(e.created_at, t.completed_at) AS at
+              FROM (SELECT t.*, coalesce(e.created_at, t.completed_at) AS at,
+                           e.customer_loyalty_account_id AS earn_account
                       FROM transactions t
                       LEFT JOIN points_transactions e ON e.transaction_id = t.id AND e.transaction_type = 'earn'
                      WHERE t.completed_at IS NOT NULL) s

@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from merchants.models import Merchant
 from system.admin import MerchantFilter, QRScanLogAdmin, ReadOnlyAdmin
 from system.models import QRScanLog
-from transactions.models import ScanPauseLift, Transaction, TransactionItem, TransactionRefund
+from transactions.models import CustomerMerge, ScanPauseLift, Transaction, TransactionItem, TransactionRefund
 from transactions.services.scan import ScanPauseError, scan_pause_lift, scan_pauses
 
 
@@ -74,6 +74,16 @@ class ScanPauseLiftAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "merchant", "scanned_by", "ip_address", "lifted_by"]
     list_filter = [MerchantFilter, "created_at"]
     list_select_related = ["merchant", "scanned_by", "lifted_by"]
+    ordering = ["-created_at"]
+
+
+@admin.register(CustomerMerge)
+class CustomerMergeAdmin(ReadOnlyAdmin):
+    """Customers merged into the same person's other customer: everywhere (no merchant) or at one merchant."""
+
+    list_display = ["created_at", "source", "target", "merchant", "created_by"]
+    list_filter = [MerchantFilter, "created_at"]
+    list_select_related = ["source", "target", "merchant", "created_by"]
     ordering = ["-created_at"]
 
 

@@ -284,3 +284,35 @@ class ScanPauseLift(UUIDModel):
 
     def __str__(self):
         return f"lift of {self.scanned_by or self.ip_address}"
+
+
+class CustomerMerge(UUIDModel):
+    """Two customers found to be the same person: `source`'s sales, visits and points moved to `target` (at one
+    merchant, or, with no merchant, everywhere: then source is merged into target). Written by the SQL function
+    merge_customers() only (transactions/services/merge.py calls it), which names the merge in progress in
+    `app.customer_merge`: the guards let a sale, an account and the totals move only for that merge."""
+
+    source = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    target = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    merchant = models.ForeignKey(
+        "merchants.Merchant",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        help_text="The merchant whose accounts were combined; empty: a platform merge of everything.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "customer_merges"
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(source=models.F("target")), name="customer_merges_not_itself"),
+        ]
+
+    def __str__(self):
+        return f"{self.source_id} into {self.target_id}"

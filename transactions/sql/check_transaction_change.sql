@@ -18,6 +18,7 @@ DECLARE
     lowest integer;
     taken integer;
     what text;
+    merged_to uuid;
 BEGIN
     IF TG_OP = 'INSERT' THEN
         SELECT currency INTO merchant_currency FROM merchants WHERE id = NEW.merchant_id;
@@ -50,8 +51,10 @@ BEGIN
         IF coalesce(NEW.currency, '') = '' THEN
             NEW.currency := OLD.currency;
         END IF;
-        IF (NEW.id, NEW.merchant_id, NEW.customer_id, NEW.currency)
-           IS DISTINCT FROM (OLD.id, OLD.merchant_id, OLD.customer_id, OLD.currency) THEN
+        -- A sale moves to another customer only in a merge of the two (merge_customers()).
+        IF (NEW.id, NEW.merchant_id, NEW.currency) IS DISTINCT FROM (OLD.id, OLD.merchant_id, OLD.currency)
+           OR (NEW.customer_id IS DISTINCT FROM OLD.customer_id
+               AND NOT customer_merge_moves(OLD.customer_id, NEW.customer_id, NEW.merchant_id)) THEN
             RAISE EXCEPTION 'a transaction cannot move to another merchant, customer or currency'
                 USING ERRCODE = 'check_violation';
         END IF;
@@ -184,6 +187,13 @@ BEGIN
         END IF;
     END IF;
     IF NEW.status = 'completed' THEN
+        -- Lock the customer (before the account, in the order a sale locks them): a merged customer's
+        -- sales go to the customer it was merged into, and a merge waits for this sale or this sale for it.
+        SELECT merged_into_id INTO merged_to FROM customers WHERE id = NEW.customer_id FOR NO KEY UPDATE;
+        IF merged_to IS NOT NULL THEN
+            RAISE EXCEPTION 'customer % was merged into another customer: sell to that one', NEW.customer_id
+                USING ERRCODE = 'check_violation';
+        END IF;
         NEW.completed_at := coalesce(NEW.completed_at, statement_timestamp());  -- never before created_at
         IF NEW.completed_at > now() + interval '5 minutes' THEN
             RAISE EXCEPTION 'a sale cannot complete in the future (%)', NEW.completed_at

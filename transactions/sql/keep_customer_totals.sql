@@ -1,9 +1,10 @@
 -- A customer's totals are written by the sales' triggers only; other writes keep them.
 CREATE OR REPLACE FUNCTION keep_customer_totals() RETURNS trigger LANGUAGE plpgsql AS $$
 -- A customer's totals are the triggers' (pg_trigger_depth() > 1). Any other write keeps them,
--- e.g. an ORM save of a row read before a sale.
+-- e.g. an ORM save of a row read before a sale. A merge of two customers (merge_customers(), in
+-- progress in this transaction) moves the totals of its two customers.
 BEGIN
-    IF pg_trigger_depth() > 1 THEN
+    IF pg_trigger_depth() > 1 OR (TG_OP = 'UPDATE' AND customer_merge_touches(OLD.id)) THEN
         RETURN NEW;
     END IF;
     IF TG_OP = 'INSERT' THEN
