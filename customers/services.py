@@ -72,9 +72,10 @@ def card_codes_purge(*, older_than_hours: int = 24) -> int:
 
 @transaction.atomic
 def card_token_uses_purge() -> int:
-    """Delete the records of card tokens used longer ago than a token is accepted (card.token_max_age_seconds,
-    with a minute to spare): such a token is refused as expired anyway. Returns how many."""
-    seconds = setting("card.token_max_age_seconds") + 60
+    """Delete the records of card tokens used more than a day longer ago than a token is accepted
+    (card.token_max_age_seconds): such a token is refused as expired anyway, even after the setting is raised.
+    Returns how many."""
+    seconds = setting("card.token_max_age_seconds") + 86400
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM card_token_uses WHERE used_at < now() - make_interval(secs => %s)", [seconds])
         return cursor.rowcount

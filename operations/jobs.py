@@ -8,6 +8,7 @@ safe to run twice and while sales complete, and each is a management command, so
     */15 * * * *  manage.py expire_points --local-midnight
     7 * * * *     manage.py purge_idempotency_keys
     23 * * * *    manage.py purge_rate_limit_hits
+    37 * * * *    manage.py purge_card_codes
     10 4 * * *    manage.py apply_retention
     */5 * * * *   manage.py rebuild_analytics --pending
     30 3 * * *    manage.py rebuild_analytics --recent
@@ -27,7 +28,9 @@ from procrastinate.jobs import Status
 
 from analytics.services import analytics_fold_pending, analytics_rebuild_recent
 from api.services import idempotency_purge
+from customers.services import card_codes_purge, card_token_uses_purge
 from loyalty.services import points_expire
+from loyalty.services.joining import phone_verifications_purge
 from system.ratelimit import rate_limit_purge
 from system.retention import scan_logs_forget_identifiers
 
@@ -55,6 +58,18 @@ def purge_idempotency_keys(timestamp: int) -> None:
 @app.task(name="operations.purge_rate_limit_hits", retry=RETRY)
 def purge_rate_limit_hits(timestamp: int) -> None:
     logger.info("Deleted %s rate limit hits older than a day.", rate_limit_purge())
+
+
+def card_codes_purge_all() -> tuple[int, int, int]:
+    """The one-time codes past use: the card page's short codes, the used live tokens, and the codes texted to
+    phones. Each is refused when expired whether or not its row is still there."""
+    return card_codes_purge(), card_token_uses_purge(), phone_verifications_purge()
+
+
+@app.periodic(cron="37 * * * *")
+@app.task(name="operations.purge_card_codes", retry=RETRY)
+def purge_card_codes(timestamp: int) -> None:
+    logger.info("Deleted %s short codes, %s used tokens and %s texted codes past use.", *card_codes_purge_all())
 
 
 def retention_apply() -> int:

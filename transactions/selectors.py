@@ -132,12 +132,13 @@ _MEMBER_BY_PHONE_SQL = f"""
     SELECT {columns(Customer, "t")} FROM customers c {TARGET_JOIN}
      WHERE c.phone = %(phone)s
        AND EXISTS (SELECT 1 FROM customer_loyalty_accounts a
-                    WHERE a.merchant_id = %(merchant)s AND a.customer_id = t.id)
+                    WHERE a.merchant_id = %(merchant)s AND a.customer_id = t.id AND a.shares_phone)
 """
 
 
 def member_by_phone(*, merchant: Merchant, phone: str) -> Customer | None:
-    """The customer with this phone (E.164) who has an account at `merchant`; None for anyone else."""
+    """The customer with this phone (E.164) who gave it to `merchant` (their account there shares it): a number
+    finds nobody at a shop it was not given to. None for anyone else."""
     if not phone:
         return None
     with connection.cursor() as cursor:

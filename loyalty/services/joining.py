@@ -14,15 +14,15 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
-from system.ratelimit import hit
-from system.sms import queue_sms
 
 from customers.models import Customer
 from customers.services import card_link_issue
 from loyalty.models import CustomerLoyaltyAccount, LoyaltyProgram, PhoneVerification
 from merchants.models import Merchant
 from system.mail import queue_email
+from system.ratelimit import hit
 from system.settings_store import setting, settings_of
+from system.sms import queue_sms
 
 JOIN_SALT = "loyalty.join"
 RECOVER_SALT = "loyalty.recover"
@@ -219,3 +219,9 @@ def phone_code_confirm(*, verification_id, code: str) -> Card:
             )
             _account_open(customer=customer, merchant=verification.merchant, shares_email=False, shares_phone=True)
         return Card(customer, card_link_issue(customer=customer))
+
+
+def phone_verifications_purge() -> int:
+    """Delete the one-time codes texted to phones that expired more than a day ago; returns how many."""
+    deleted, _ = PhoneVerification.objects.filter(expires_at__lt=timezone.now() - timedelta(days=1)).delete()
+    return deleted

@@ -14,6 +14,7 @@ from customers import tokens
 from customers.models import CardCode, CardTokenUse, Customer
 from customers.services import card_code_issue
 from customers.tests.factories import CustomerFactory
+from loyalty.models import CustomerLoyaltyAccount
 from loyalty.testing import account_of
 from system.models import QRScanLog
 from transactions.services.scan import scan_by_phone, scan_resolve
@@ -174,6 +175,10 @@ def london(merchant):
     return merchant
 
 
+def gave_phone(customer, merchant):
+    CustomerLoyaltyAccount.objects.filter(customer=customer, merchant=merchant).update(shares_phone=True)
+
+
 def phone_lookup(merchant, cashier, text, ip="10.0.0.1"):
     return scan_by_phone(merchant=merchant, user=cashier, text=text, ip_address=ip, user_agent="test")
 
@@ -181,9 +186,11 @@ def phone_lookup(merchant, cashier, text, ip="10.0.0.1"):
 def test_a_member_here_is_found_by_phone_and_the_lookup_logged_masked(london, program, cashier):
     member = CustomerFactory(phone="+442079460123")
     complete_sale(merchant=london, customer=member, amount="5.00")  # an account here
+    assert not phone_lookup(london, cashier, "020 7946 0123").ok  # the phone was not given to this shop
+    gave_phone(member, london)
     outcome = phone_lookup(london, cashier, "020 7946 0123")  # read in the merchant's country
     assert outcome.ok and outcome.customer == member
-    log = QRScanLog.objects.get()
+    log = QRScanLog.objects.get(scan_result="success")
     assert (log.scanned_code, log.scan_result, log.customer) == ("phone …0123", "success", member)
 
 
@@ -216,6 +223,7 @@ def test_failed_phone_lookups_pause_scanning_each_counting(london, cashier, cust
 def test_the_counter_finds_by_phone_asks_to_confirm_and_completes(client, london, program, staff):
     member = CustomerFactory(phone="+442079460123", first_name="Ada", last_name="Lovelace")
     complete_sale(merchant=london, customer=member, amount="5.00")
+    gave_phone(member, london)
     client.force_login(staff["cashier"])
     page = client.get(reverse("scan")).content.decode()
     assert reverse("scan_phone") in page and 'id="confirm-customer"' in page
