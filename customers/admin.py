@@ -4,7 +4,7 @@ from django.contrib.admin import helpers
 from django.db.models import Case, Value, When
 from django.template.response import TemplateResponse
 
-from customers.models import Customer, ErasureRequest
+from customers.models import Customer, ErasureRequest, PhoneDuplicate
 from customers.services import (
     ErasureError,
     card_link_send,
@@ -215,3 +215,22 @@ class ErasureRequestAdmin(admin.ModelAdmin):
             declined += erasure_request_decline(erasure_request=erasure, acting_user=request.user, note=answer)
         self.message_user(request, f"{declined} request(s) declined.")
         return None
+
+
+@admin.register(PhoneDuplicate)
+class PhoneDuplicateAdmin(admin.ModelAdmin):
+    """Phones two customers shared before phones were unique: `manage.py merge_duplicate_customers` merges the
+    clear pairs; the others wait here for an operator to merge (the customers' action) or leave apart."""
+
+    list_display = ["found_at", "phone", "customer", "same_phone_as"]
+    list_select_related = ["customer", "same_phone_as"]
+    search_fields = ["=phone", "=customer__customer_code", "=same_phone_as__customer_code"]
+    readonly_fields = ["customer", "phone", "same_phone_as", "found_at"]
+    ordering = ["-found_at"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

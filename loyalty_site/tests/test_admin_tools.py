@@ -26,7 +26,9 @@ NEWEST_FIRST = {
     "merchants.MerchantStaff": "-created_at",
     "merchants.User": "-date_joined",
     "customers.Customer": "-created_at",
-    "customers.ErasureRequest": "-created_at",  # the pending ones first (get_ordering), each part newest first
+    "customers.ErasureRequest": "-created_at",
+    "customers.PhoneDuplicate": "-found_at",
+    "transactions.CustomerMerge": "-created_at",  # the pending ones first (get_ordering), each part newest first
     "loyalty.LoyaltyProgram": "-created_at",
     "loyalty.CustomerLoyaltyAccount": "-created_at",
     "loyalty.PointsTransaction": "-created_at",

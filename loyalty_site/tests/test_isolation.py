@@ -14,7 +14,20 @@ from transactions.testing import complete_sale
 # The Django admin, the password reset tokens, and the API (api/tests checks its isolation per key).
 SKIPPED_PREFIXES = ("admin/", "accounts/", "api/")
 # Public by design: a customer's card by its secret token, a merchant's join page by its code.
-PUBLIC = {"card", "card_live_qr", "card_live", "card_code", "card_data", "card_new_link", "card_erase", "join"}
+PUBLIC = {
+    "card",
+    "card_live_qr",
+    "card_live",
+    "card_code",
+    "card_data",
+    "card_new_link",
+    "card_erase",
+    "join",
+    # The steps of joining and finding a card again: a signed link or a one-time code's id, no merchant's data.
+    "join_confirm",
+    "phone_code",
+    "card_recover_confirm",
+}
 
 
 def patterns_with_ids(resolver=None, prefix=""):
