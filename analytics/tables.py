@@ -78,6 +78,8 @@ class MemberTable(BaseTable):
         order_by = "-current_points"
 
     def render_name(self, record):
+        if record.customer_status == "erased":
+            return "Erased customer"
         return f"{record.first_name} {record.last_name}".strip()
 
     def value_name(self, record):
