@@ -31,6 +31,7 @@ from transactions.counter_views import (
     ScanResolveView,
     ScanView,
 )
+from transactions.merge_views import MemberMergeView
 from transactions.views import TransactionDetailView, TransactionListView, TransactionRefundView
 
 urlpatterns = [
@@ -48,6 +49,7 @@ urlpatterns = [
     path("customers/", MemberListView.as_view(), name="customers"),
     path("customers/<uuid:pk>/", MemberDetailView.as_view(), name="customer"),
     path("customers/<uuid:pk>/adjust/", MemberAdjustView.as_view(), name="customer_adjust"),
+    path("customers/<uuid:pk>/merge/", MemberMergeView.as_view(), name="customer_merge"),
     path("analytics/", DailyAnalyticsView.as_view(), name="daily_analytics"),
     path("program/", ProgramView.as_view(), name="program"),
     path("program/tiers/", TierAddView.as_view(), name="tier_add"),

@@ -1,9 +1,13 @@
 from django.contrib import admin, messages
 
+from customers.admin import CustomerAdmin, confirmation_page
+from customers.models import Customer
 from merchants.models import Merchant
+from system import codes
 from system.admin import MerchantFilter, QRScanLogAdmin, ReadOnlyAdmin
 from system.models import QRScanLog
 from transactions.models import CustomerMerge, ScanPauseLift, Transaction, TransactionItem, TransactionRefund
+from transactions.services.merge import MergeError, customers_merge
 from transactions.services.scan import ScanPauseError, scan_pause_lift, scan_pauses
 
 
@@ -119,3 +123,59 @@ class ScanLogAdmin(QRScanLogAdmin):
                     self.message_user(request, f"Scanning resumes for {pause} at {merchant}.")
         if not lifted:
             self.message_user(request, "None of these scans' users or addresses is paused now.", messages.WARNING)
+
+
+MERGE_INTRO = (
+    "This customer is the same person as the customer whose code you give: everything of theirs (their accounts"
+    " and points at every business, their sales and visits, their email and phone where the other has none) moves"
+    " to that customer, and this one is kept as merged into it; their card link then shows the other customer."
+    " This cannot be undone."
+)
+
+
+@admin.action(description="Merge into another customer…", permissions=["change"])
+def merge_into_another_customer(modeladmin, request, queryset):
+    if queryset.count() != 1:
+        modeladmin.message_user(
+            request, "Choose exactly one customer to merge into another: nothing was merged.", messages.WARNING
+        )
+        return None
+    answer = confirmation_page(
+        modeladmin,
+        request,
+        queryset,
+        title="Merge this customer into another?",
+        intro=MERGE_INTRO,
+        label="The customer code of the customer who stays",
+        button="Merge",
+    )
+    if not isinstance(answer, str):
+        return answer
+    source = queryset.get()
+    try:
+        code = codes.normalize(answer, codes.CUSTOMER_CODE_LENGTH)
+    except codes.CodeError as error:
+        modeladmin.message_user(request, f"Nothing was merged: {error}", messages.ERROR)
+        return None
+    target = Customer.objects.filter(customer_code=code).first()
+    if target is None:
+        modeladmin.message_user(request, f"Nothing was merged: no customer has the code {code}.", messages.ERROR)
+        return None
+    try:
+        customers_merge(source=source, target=target, acting_user=request.user)
+    except MergeError as error:
+        modeladmin.message_user(request, f"Nothing was merged: {error}", messages.ERROR)
+    else:
+        modeladmin.message_user(
+            request, f"{source.customer_code} was merged into {target.customer_code}.", messages.SUCCESS
+        )
+    return None
+
+
+# Customers are customers' (below this app); merging them is this app's: their admin gains the action here.
+admin.site.unregister(Customer)
+
+
+@admin.register(Customer)
+class CustomerWithMergeAdmin(CustomerAdmin):
+    actions = [*CustomerAdmin.actions, merge_into_another_customer]

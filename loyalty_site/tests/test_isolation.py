@@ -55,6 +55,7 @@ def someone_elses(db):
         "receipt": ("get", sale.pk),
         "transaction_refund": ("post", sale.pk),
         "customer_adjust": ("post", sale.customer_id),
+        "customer_merge": ("get", sale.customer_id),
         "customer": ("get", sale.customer_id),
         "staff_deactivate": ("post", membership.pk),
         "api_key_revoke": ("post", key.pk),
