@@ -68,7 +68,7 @@ def test_old_codes_and_token_uses_are_purged(customer):
     CardCode.objects.filter(code=old.code).update(expires_at=timezone.now() - timedelta(days=2))
     CardTokenUse.objects.create(token_digest="a" * 64, customer=customer)
     CardTokenUse.objects.create(token_digest="b" * 64, customer=customer)
-    CardTokenUse.objects.filter(token_digest="b" * 64).update(used_at=timezone.now() - timedelta(hours=1))
+    CardTokenUse.objects.filter(token_digest="b" * 64).update(used_at=timezone.now() - timedelta(days=2))
     assert (card_codes_purge(), card_token_uses_purge()) == (1, 1)
     assert list(CardCode.objects.values_list("code", flat=True)) == [fresh.code]
     assert list(CardTokenUse.objects.values_list("token_digest", flat=True)) == ["a" * 64]
