@@ -188,6 +188,9 @@ class PointsTransactionType(models.TextChoices):
     REVERSE = "reverse"
     EXPIRE = "expire"
     ADJUST = "adjust"
+    # A merge of two customers moves the source account's earned and redeemed totals to the target's.
+    MERGE_EARNED = "merge_earned"
+    MERGE_REDEEMED = "merge_redeemed"
 
 
 class PointsTransaction(models.Model):
@@ -232,7 +235,7 @@ class PointsTransaction(models.Model):
                 condition=(
                     models.Q(transaction_type="earn", points_change__gt=0)
                     | models.Q(transaction_type__in=["redeem", "expire"], points_change__lt=0)
-                    | models.Q(transaction_type__in=["reverse", "adjust"])
+                    | models.Q(transaction_type__in=["reverse", "adjust", "merge_earned", "merge_redeemed"])
                 ),
                 name="points_transactions_sign_matches_type",
             ),

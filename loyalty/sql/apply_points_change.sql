@@ -9,6 +9,10 @@ CREATE OR REPLACE FUNCTION apply_points_change() RETURNS trigger LANGUAGE plpgsq
 -- zero only for a take-back under a program that allows it, down to its limit.
 -- An `expire` row takes what is left of its lot when the row is written; when nothing is
 -- left or the lot is not yet due, the row is skipped, so expiring twice changes nothing.
+-- `merge_earned` and `merge_redeemed` rows are written by merge_customers() only, in sets that
+-- add up to zero on each account: they may pass below zero, and a row taking points uses the
+-- lots of such rows first, the newest first for such a row, so the set leaves the other lots as
+-- they were.
 DECLARE
     account_merchant uuid;
     account_customer uuid;
@@ -27,7 +31,8 @@ BEGIN
             USING ERRCODE = 'not_null_violation', COLUMN = 'points_change';
     END IF;
     broken := CASE
-        WHEN NEW.transaction_type NOT IN ('earn', 'redeem', 'reverse', 'expire', 'adjust')
+        WHEN NEW.transaction_type NOT IN ('earn', 'redeem', 'reverse', 'expire', 'adjust', 'merge_earned',
+                                          'merge_redeemed')
             THEN 'points_transactions_transaction_type_valid'
         WHEN NEW.points_change = 0 THEN 'points_transactions_change_nonzero'
         WHEN (NEW.transaction_type = 'earn' AND NEW.points_change < 0)
@@ -57,6 +62,11 @@ BEGIN
         RAISE EXCEPTION '% points belong to a sale of this account''s customer at its merchant',
             NEW.transaction_type USING ERRCODE = 'foreign_key_violation';
     END IF;
+    IF NEW.transaction_type IN ('merge_earned', 'merge_redeemed') AND NOT customer_merge_touches(account_customer)
+    THEN
+        RAISE EXCEPTION '% rows are written by a merge of the account''s customer only', NEW.transaction_type
+            USING ERRCODE = 'check_violation';
+    END IF;
     IF NEW.transaction_type = 'expire' THEN
         SELECT * INTO due_lot FROM points_lots WHERE id = NEW.lot_id;
         IF NOT FOUND OR due_lot.customer_loyalty_account_id <> NEW.customer_loyalty_account_id THEN
@@ -75,7 +85,8 @@ BEGIN
      WHERE id = NEW.customer_loyalty_account_id
     RETURNING current_points INTO NEW.balance_after;
     before_points := NEW.balance_after - NEW.points_change;
-    IF NEW.balance_after < 0 AND NEW.points_change < 0 THEN
+    IF NEW.balance_after < 0 AND NEW.points_change < 0 AND NEW.transaction_type NOT IN ('merge_earned', 'merge_redeemed')
+    THEN
         IF NEW.transaction_type = 'reverse' THEN
             SELECT * INTO program FROM loyalty_programs WHERE merchant_id = account_merchant AND is_active;
             IF program.shortfall_policy = 'allow_negative' THEN
@@ -112,11 +123,17 @@ BEGIN
             UPDATE points_lots l SET remaining = l.remaining - u.used
               FROM (SELECT id, least(remaining, to_use - (running - remaining)) AS used
                       FROM (SELECT id, remaining,
-                                   sum(remaining) OVER (ORDER BY entry_id IS NOT DISTINCT FROM own_entry DESC,
-                                                                 earned_at, id) AS running
-                              FROM points_lots
-                             WHERE customer_loyalty_account_id = NEW.customer_loyalty_account_id
-                               AND remaining > 0) open_lots
+                                   sum(remaining) OVER (ORDER BY own DESC, merged DESC,
+                                                                 CASE WHEN newest_first THEN -age ELSE age END)
+                                       AS running
+                              FROM (SELECT o.id, o.remaining, o.entry_id IS NOT DISTINCT FROM own_entry AS own,
+                                           e.transaction_type IN ('merge_earned', 'merge_redeemed') AS merged,
+                                           NEW.transaction_type IN ('merge_earned', 'merge_redeemed') AS newest_first,
+                                           row_number() OVER (ORDER BY o.earned_at, o.id) AS age
+                                      FROM points_lots o
+                                      JOIN points_transactions e ON e.id = o.entry_id
+                                     WHERE o.customer_loyalty_account_id = NEW.customer_loyalty_account_id
+                                       AND o.remaining > 0) ranked) open_lots
                      WHERE running - remaining < to_use) u
              WHERE l.id = u.id;
         END IF;
