@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
         ("analytics", "0006_members_see_shared_contacts"),
         ("api", "0003_one_active_key_per_name"),
         ("customers", "0003_erase_permission"),
-        ("loyalty", "0012_points_merge_types"),
+        ("loyalty", "0011_account_moves_in_a_merge"),
         ("merchants", "0001_initial"),
         ("system", "0014_audit_redaction"),
         ("transactions", "0008_merge_customers"),

@@ -5,14 +5,14 @@ CREATE OR REPLACE FUNCTION apply_points_change() RETURNS trigger LANGUAGE plpgsq
 -- BEFORE INSERT ON points_transactions: move the account by points_change, under the
 -- customer's row lock, record the balance after, and keep the account's lots: a row adding
 -- points opens a lot; a row taking points uses the oldest lots first (a take-back of a
--- refunded sale uses that sale's lot first; an expiry, its own lot). The balance goes below
+-- refunded sale uses that sale's lots first (sale_points_lots()); an expiry, its own lot). The balance goes below
 -- zero only for a take-back under a program that allows it, down to its limit.
 -- An `expire` row takes what is left of its lot when the row is written; when nothing is
 -- left or the lot is not yet due, the row is skipped, so expiring twice changes nothing.
 -- `merge_earned` and `merge_redeemed` rows are written by merge_customers() only, in sets that
 -- add up to zero on each account: they may pass below zero, and a row taking points uses the
 -- lots of such rows first, the newest first for such a row, so the set leaves the other lots as
--- they were.
+-- they were. A `merge_lot` row brings one open lot of a merged account (lot_id) to the target's.
 DECLARE
     account_merchant uuid;
     account_customer uuid;
@@ -20,7 +20,7 @@ DECLARE
     lowest integer := 0;
     before_points integer;
     to_use integer;
-    own_entry uuid;
+    own_lots uuid[];
     due_lot points_lots;
     broken text;
 BEGIN
@@ -32,13 +32,13 @@ BEGIN
     END IF;
     broken := CASE
         WHEN NEW.transaction_type NOT IN ('earn', 'redeem', 'reverse', 'expire', 'adjust', 'merge_earned',
-                                          'merge_redeemed')
+                                          'merge_redeemed', 'merge_lot')
             THEN 'points_transactions_transaction_type_valid'
         WHEN NEW.points_change = 0 THEN 'points_transactions_change_nonzero'
-        WHEN (NEW.transaction_type = 'earn' AND NEW.points_change < 0)
+        WHEN (NEW.transaction_type IN ('earn', 'merge_lot') AND NEW.points_change < 0)
           OR (NEW.transaction_type IN ('redeem', 'expire') AND NEW.points_change > 0)
             THEN 'points_transactions_sign_matches_type'
-        WHEN (NEW.lot_id IS NULL) <> (NEW.transaction_type <> 'expire')
+        WHEN (NEW.lot_id IS NULL) <> (NEW.transaction_type NOT IN ('expire', 'merge_lot'))
             THEN 'points_transactions_lot_only_on_expire'
     END;
     IF broken IS NOT NULL THEN
@@ -62,7 +62,8 @@ BEGIN
         RAISE EXCEPTION '% points belong to a sale of this account''s customer at its merchant',
             NEW.transaction_type USING ERRCODE = 'foreign_key_violation';
     END IF;
-    IF NEW.transaction_type IN ('merge_earned', 'merge_redeemed') AND NOT customer_merge_touches(account_customer)
+    IF NEW.transaction_type IN ('merge_earned', 'merge_redeemed', 'merge_lot')
+       AND NOT customer_merge_touches(account_customer)
     THEN
         RAISE EXCEPTION '% rows are written by a merge of the account''s customer only', NEW.transaction_type
             USING ERRCODE = 'check_violation';
@@ -117,8 +118,7 @@ BEGIN
             UPDATE points_lots SET remaining = remaining - to_use WHERE id = NEW.lot_id;
         ELSIF to_use > 0 THEN
             IF NEW.transaction_type = 'reverse' THEN
-                SELECT id INTO own_entry FROM points_transactions
-                 WHERE transaction_id = NEW.transaction_id AND transaction_type = 'earn';
+                own_lots := ARRAY(SELECT sale_points_lots(NEW.transaction_id));
             END IF;
             UPDATE points_lots l SET remaining = l.remaining - u.used
               FROM (SELECT id, least(remaining, to_use - (running - remaining)) AS used
@@ -126,7 +126,7 @@ BEGIN
                                    sum(remaining) OVER (ORDER BY own DESC, merged DESC,
                                                                  CASE WHEN newest_first THEN -age ELSE age END)
                                        AS running
-                              FROM (SELECT o.id, o.remaining, o.entry_id IS NOT DISTINCT FROM own_entry AS own,
+                              FROM (SELECT o.id, o.remaining, coalesce(o.id = ANY (own_lots), false) AS own,
                                            e.transaction_type IN ('merge_earned', 'merge_redeemed') AS merged,
                                            NEW.transaction_type IN ('merge_earned', 'merge_redeemed') AS newest_first,
                                            row_number() OVER (ORDER BY o.earned_at, o.id) AS age

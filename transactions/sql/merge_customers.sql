@@ -8,11 +8,12 @@ RETURNS uuid LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
 -- itself, a source merged or erased already, a target merged or erased; at one merchant, two
 -- customers who are not both members there.
 -- Each source account moves: where the target has no account at its merchant, the account itself
--- (its ledger and lots follow); else its points go by 'adjust' rows ("Merged into", one "Merged
--- from" per open lot, keeping the lot's expiry), its earned and redeemed totals by a set of
--- 'merge_earned', 'merge_redeemed' and 'adjust' rows on each account that adds up to zero points
--- ("Totals moved"), so a refund of a moved sale takes back and gives back points within the
--- target's totals, and its spend figures are added to the target's.
+-- (its ledger and lots follow); else its points go by an 'adjust' row ("Merged into") and one
+-- 'merge_lot' row per open lot ("Merged from", naming the lot, keeping its expiry), its earned and
+-- redeemed totals by a set of 'merge_earned', 'merge_redeemed' and 'adjust' rows on each account
+-- that adds up to zero points ("Totals moved"), so a refund of a moved sale takes back and gives
+-- back points within the target's totals, from its moved lot first, writing off what of it
+-- expired; and its spend figures are added to the target's.
 -- The sales and visits move to the target (visits of one day are added up), the customers'
 -- totals with them, and the daily figures lose the customers counted twice (unique and new).
 -- The guards let a sale, an account and the totals move only for the merge named in
@@ -138,8 +139,8 @@ BEGIN
             VALUES (acc.id, 'adjust', -acc.current_points, format('Merged into customer %s', tgt.customer_code));
             FOREACH lot IN ARRAY open_lots LOOP
                 INSERT INTO points_transactions (customer_loyalty_account_id, transaction_type, points_change,
-                                                 description)
-                VALUES (target_account.id, 'adjust', lot.remaining,
+                                                 lot_id, description)
+                VALUES (target_account.id, 'merge_lot', lot.remaining, lot.id,
                         format('Merged from customer %s (points received %s)', src.customer_code,
                                (lot.earned_at AT TIME ZONE (SELECT m.timezone FROM merchants m
                                                              WHERE m.id = acc.merchant_id))::date))

@@ -348,3 +348,41 @@ def test_totals_move_when_the_balance_is_not_earned_less_redeemed(merchant, expi
     )
     assert open_expiries(here) == sorted(lots)
     assert derived_state_errors() == []
+
+
+def test_a_refund_after_the_moved_lot_expired_writes_off_what_expired(merchant, expiring_program, admin_user, staff):
+    source, target = CustomerFactory(), CustomerFactory()
+    sale = complete_sale(merchant=merchant, customer=source, amount="50.00")  # 50 points
+    complete_sale(merchant=merchant, customer=target, amount="10.00")
+    complete_sale(merchant=merchant, customer=source, amount="5.00")
+    customers_merge(source=source, target=target, acting_user=admin_user)
+    here = account_of(target, merchant)
+    moved = PointsTransaction.objects.get(customer_loyalty_account=here, transaction_type="merge_lot", points_change=50)
+    assert moved.lot.entry.transaction_id == sale.pk  # the row names the lot it came from
+    PointsLot.objects.filter(entry=moved).update(expires_at=timezone.now() - timedelta(seconds=1))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT expire_points()")
+    assert account_of(target, merchant).current_points == 15
+
+    refunded = transaction_refund(merchant=merchant, transaction_id=sale.pk, acting_user=staff["manager"])
+
+    assert (refunded.points_reversed, refunded.points_shortfall) == (0, 50)  # expired: written off
+    assert account_of(target, merchant).current_points == 15
+    assert derived_state_errors() == []
+
+
+def test_a_take_back_after_a_merge_uses_the_sales_moved_lot_first(merchant, expiring_program, admin_user, staff):
+    source, target = CustomerFactory(), CustomerFactory()
+    complete_sale(merchant=merchant, customer=target, amount="10.00", completed_at=timezone.now() - timedelta(days=2))
+    sale = complete_sale(merchant=merchant, customer=source, amount="50.00")
+    customers_merge(source=source, target=target, acting_user=admin_user)
+
+    transaction_refund(merchant=merchant, transaction_id=sale.pk, acting_user=staff["manager"], amount=Decimal("20.00"))
+
+    here = account_of(target, merchant)
+    open_lots = PointsLot.objects.filter(customer_loyalty_account=here, remaining__gt=0)
+    assert sorted(open_lots.values_list("entry__transaction_type", "points", "remaining")) == [
+        ("earn", 10, 10),  # the target's own older lot stays whole
+        ("merge_lot", 50, 30),
+    ]
+    assert derived_state_errors() == []
