@@ -104,11 +104,13 @@ LEDGER_CHECKS = {
                        FROM points_transactions GROUP BY 1) l ON l.id = a.id
          WHERE (a.current_points, a.total_points_earned, a.total_points_redeemed)
                <> (coalesce(l.total, 0), coalesce(l.earned, 0), coalesce(l.redeemed, 0))""",
+    # A merge's totals rows add up to zero on each account: they may pass below zero (apply_points_change).
     "a row other than a refund's take-back left the balance below zero": """
         SELECT customer_loyalty_account_id, format('%s of %s points left %s', transaction_type, points_change,
                                                    balance_after)
           FROM points_transactions
-         WHERE balance_after < 0 AND points_change < 0 AND transaction_type <> 'reverse'
+         WHERE balance_after < 0 AND points_change < 0
+           AND transaction_type NOT IN ('reverse', 'merge_earned', 'merge_redeemed')
     """,
     "open lots differ from the balance": """
         SELECT a.id, format('points %s; its lots hold %s', a.current_points, coalesce(l.held, 0))
@@ -219,6 +221,7 @@ LEDGER_CHECKS = {
                                        SELECT o.id FROM customer_loyalty_accounts o
                                         WHERE o.customer_id = s.customer_id AND o.merchant_id = s.merchant_id))
                                AND e.created_at > s.at - interval '12 months' AND e.created_at < s.at
+                               AND e.transaction_type IN ('earn', 'reverse')
                                AND e.transaction_id IS DISTINCT FROM s.id)::integer)).multiplier, 1)
                    END AS multiplier
               FROM (SELECT t.*, coalesce(e.created_at, t.completed_at) AS at,

@@ -188,6 +188,11 @@ class PointsTransactionType(models.TextChoices):
     REVERSE = "reverse"
     EXPIRE = "expire"
     ADJUST = "adjust"
+    # A merge of two customers moves the source account's earned and redeemed totals to the target's.
+    MERGE_EARNED = "merge_earned"
+    MERGE_REDEEMED = "merge_redeemed"
+    # ... and each open lot of the source account to the target's, keeping its expiry: the row names the lot.
+    MERGE_LOT = "merge_lot"
 
 
 class PointsTransaction(models.Model):
@@ -232,7 +237,8 @@ class PointsTransaction(models.Model):
                 condition=(
                     models.Q(transaction_type="earn", points_change__gt=0)
                     | models.Q(transaction_type__in=["redeem", "expire"], points_change__lt=0)
-                    | models.Q(transaction_type__in=["reverse", "adjust"])
+                    | models.Q(transaction_type="merge_lot", points_change__gt=0)
+                    | models.Q(transaction_type__in=["reverse", "adjust", "merge_earned", "merge_redeemed"])
                 ),
                 name="points_transactions_sign_matches_type",
             ),
@@ -247,13 +253,15 @@ class PointsTransaction(models.Model):
                 name="points_transactions_one_expiry_per_lot",
             ),
             models.CheckConstraint(
-                condition=models.Q(lot__isnull=True) | models.Q(transaction_type="expire"),
+                condition=models.Q(lot__isnull=True) | models.Q(transaction_type__in=["expire", "merge_lot"]),
                 name="points_transactions_lot_only_on_expire",
             ),
         ]
         indexes = [
             # An account's ledger, newest first (customer page, check_ledger).
             models.Index(fields=["customer_loyalty_account", "-created_at"], name="pt_account_created_idx"),
+            # The lots a merge moved on from a lot (a refund of a moved sale follows its lot).
+            models.Index(fields=["lot"], condition=models.Q(transaction_type="merge_lot"), name="pt_merged_lot_idx"),
             # A sale's points movements (transaction page, reversal).
             models.Index(fields=["transaction"], name="pt_transaction_idx"),
         ]

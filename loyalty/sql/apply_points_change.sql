@@ -5,10 +5,14 @@ CREATE OR REPLACE FUNCTION apply_points_change() RETURNS trigger LANGUAGE plpgsq
 -- BEFORE INSERT ON points_transactions: move the account by points_change, under the
 -- customer's row lock, record the balance after, and keep the account's lots: a row adding
 -- points opens a lot; a row taking points uses the oldest lots first (a take-back of a
--- refunded sale uses that sale's lot first; an expiry, its own lot). The balance goes below
+-- refunded sale uses that sale's lots first (sale_points_lots()); an expiry, its own lot). The balance goes below
 -- zero only for a take-back under a program that allows it, down to its limit.
 -- An `expire` row takes what is left of its lot when the row is written; when nothing is
 -- left or the lot is not yet due, the row is skipped, so expiring twice changes nothing.
+-- `merge_earned` and `merge_redeemed` rows are written by merge_customers() only, in sets that
+-- add up to zero on each account: they may pass below zero, and a row taking points uses the
+-- lots of such rows first, the newest first for such a row, so the set leaves the other lots as
+-- they were. A `merge_lot` row brings one open lot of a merged account (lot_id) to the target's.
 DECLARE
     account_merchant uuid;
     account_customer uuid;
@@ -16,7 +20,7 @@ DECLARE
     lowest integer := 0;
     before_points integer;
     to_use integer;
-    own_entry uuid;
+    own_lots uuid[];
     due_lot points_lots;
     broken text;
 BEGIN
@@ -27,13 +31,14 @@ BEGIN
             USING ERRCODE = 'not_null_violation', COLUMN = 'points_change';
     END IF;
     broken := CASE
-        WHEN NEW.transaction_type NOT IN ('earn', 'redeem', 'reverse', 'expire', 'adjust')
+        WHEN NEW.transaction_type NOT IN ('earn', 'redeem', 'reverse', 'expire', 'adjust', 'merge_earned',
+                                          'merge_redeemed', 'merge_lot')
             THEN 'points_transactions_transaction_type_valid'
         WHEN NEW.points_change = 0 THEN 'points_transactions_change_nonzero'
-        WHEN (NEW.transaction_type = 'earn' AND NEW.points_change < 0)
+        WHEN (NEW.transaction_type IN ('earn', 'merge_lot') AND NEW.points_change < 0)
           OR (NEW.transaction_type IN ('redeem', 'expire') AND NEW.points_change > 0)
             THEN 'points_transactions_sign_matches_type'
-        WHEN (NEW.lot_id IS NULL) <> (NEW.transaction_type <> 'expire')
+        WHEN (NEW.lot_id IS NULL) <> (NEW.transaction_type NOT IN ('expire', 'merge_lot'))
             THEN 'points_transactions_lot_only_on_expire'
     END;
     IF broken IS NOT NULL THEN
@@ -57,6 +62,12 @@ BEGIN
         RAISE EXCEPTION '% points belong to a sale of this account''s customer at its merchant',
             NEW.transaction_type USING ERRCODE = 'foreign_key_violation';
     END IF;
+    IF NEW.transaction_type IN ('merge_earned', 'merge_redeemed', 'merge_lot')
+       AND NOT customer_merge_touches(account_customer)
+    THEN
+        RAISE EXCEPTION '% rows are written by a merge of the account''s customer only', NEW.transaction_type
+            USING ERRCODE = 'check_violation';
+    END IF;
     IF NEW.transaction_type = 'expire' THEN
         SELECT * INTO due_lot FROM points_lots WHERE id = NEW.lot_id;
         IF NOT FOUND OR due_lot.customer_loyalty_account_id <> NEW.customer_loyalty_account_id THEN
@@ -75,7 +86,8 @@ BEGIN
      WHERE id = NEW.customer_loyalty_account_id
     RETURNING current_points INTO NEW.balance_after;
     before_points := NEW.balance_after - NEW.points_change;
-    IF NEW.balance_after < 0 AND NEW.points_change < 0 THEN
+    IF NEW.balance_after < 0 AND NEW.points_change < 0 AND NEW.transaction_type NOT IN ('merge_earned', 'merge_redeemed')
+    THEN
         IF NEW.transaction_type = 'reverse' THEN
             SELECT * INTO program FROM loyalty_programs WHERE merchant_id = account_merchant AND is_active;
             IF program.shortfall_policy = 'allow_negative' THEN
@@ -106,17 +118,22 @@ BEGIN
             UPDATE points_lots SET remaining = remaining - to_use WHERE id = NEW.lot_id;
         ELSIF to_use > 0 THEN
             IF NEW.transaction_type = 'reverse' THEN
-                SELECT id INTO own_entry FROM points_transactions
-                 WHERE transaction_id = NEW.transaction_id AND transaction_type = 'earn';
+                own_lots := ARRAY(SELECT sale_points_lots(NEW.transaction_id));
             END IF;
             UPDATE points_lots l SET remaining = l.remaining - u.used
               FROM (SELECT id, least(remaining, to_use - (running - remaining)) AS used
                       FROM (SELECT id, remaining,
-                                   sum(remaining) OVER (ORDER BY entry_id IS NOT DISTINCT FROM own_entry DESC,
-                                                                 earned_at, id) AS running
-                              FROM points_lots
-                             WHERE customer_loyalty_account_id = NEW.customer_loyalty_account_id
-                               AND remaining > 0) open_lots
+                                   sum(remaining) OVER (ORDER BY own DESC, merged DESC,
+                                                                 CASE WHEN newest_first THEN -age ELSE age END)
+                                       AS running
+                              FROM (SELECT o.id, o.remaining, coalesce(o.id = ANY (own_lots), false) AS own,
+                                           e.transaction_type IN ('merge_earned', 'merge_redeemed') AS merged,
+                                           NEW.transaction_type IN ('merge_earned', 'merge_redeemed') AS newest_first,
+                                           row_number() OVER (ORDER BY o.earned_at, o.id) AS age
+                                      FROM points_lots o
+                                      JOIN points_transactions e ON e.id = o.entry_id
+                                     WHERE o.customer_loyalty_account_id = NEW.customer_loyalty_account_id
+                                       AND o.remaining > 0) ranked) open_lots
                      WHERE running - remaining < to_use) u
              WHERE l.id = u.id;
         END IF;

@@ -718,5 +718,6 @@ def test_an_unknown_ledger_type_breaks_both_type_rules(world):
 
     assert sorted(error.value.messages) == [
         "Constraint “points_transactions_sign_matches_type” is violated.",
-        "transaction_type must be one of: earn, redeem, reverse, expire, adjust.",
+        "transaction_type must be one of: earn, redeem, reverse, expire, adjust, merge_earned, merge_redeemed, "
+        "merge_lot.",
     ]

@@ -156,11 +156,10 @@ BEGIN
                 -- Points of the sale that expired are gone already: they are written off, not taken
                 -- again from the customer's other points. Counted last: what earlier refunds settled
                 -- was what had not expired.
+                -- Its lots are its earn row's and those a merge moved on from it (sale_points_lots()).
                 SELECT coalesce(-sum(x.points_change), 0) INTO expired
-                  FROM points_transactions e
-                  JOIN points_lots l ON l.entry_id = e.id
-                  JOIN points_transactions x ON x.lot_id = l.id AND x.transaction_type = 'expire'
-                 WHERE e.transaction_id = NEW.id AND e.transaction_type = 'earn';
+                  FROM sale_points_lots(NEW.id) l (id)
+                  JOIN points_transactions x ON x.lot_id = l.id AND x.transaction_type = 'expire';
                 written_off := least(owed,
                     greatest(share_earned - (OLD.points_earned - expired), 0)
                     - greatest(OLD.points_reversed + OLD.points_shortfall - (OLD.points_earned - expired), 0));

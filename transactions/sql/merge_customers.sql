@@ -8,8 +8,12 @@ RETURNS uuid LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
 -- itself, a source merged or erased already, a target merged or erased; at one merchant, two
 -- customers who are not both members there.
 -- Each source account moves: where the target has no account at its merchant, the account itself
--- (its ledger and lots follow); else its points go by 'adjust' rows ("Merged into", one "Merged
--- from" per open lot, keeping the lot's expiry), and its spend figures are added to the target's.
+-- (its ledger and lots follow); else its points go by an 'adjust' row ("Merged into") and one
+-- 'merge_lot' row per open lot ("Merged from", naming the lot, keeping its expiry), its earned and
+-- redeemed totals by a set of 'merge_earned', 'merge_redeemed' and 'adjust' rows on each account
+-- that adds up to zero points ("Totals moved"), so a refund of a moved sale takes back and gives
+-- back points within the target's totals, from its moved lot first, writing off what of it
+-- expired; and its spend figures are added to the target's.
 -- The sales and visits move to the target (visits of one day are added up), the customers'
 -- totals with them, and the daily figures lose the customers counted twice (unique and new).
 -- The guards let a sale, an account and the totals move only for the merge named in
@@ -26,6 +30,10 @@ DECLARE
     lot points_lots;
     entry uuid;
     debt integer;
+    earned integer;
+    redeemed integer;
+    source_totals text;
+    target_totals text;
     moved_spent numeric;
     moved_sales integer;
     last_sale timestamptz;
@@ -131,8 +139,8 @@ BEGIN
             VALUES (acc.id, 'adjust', -acc.current_points, format('Merged into customer %s', tgt.customer_code));
             FOREACH lot IN ARRAY open_lots LOOP
                 INSERT INTO points_transactions (customer_loyalty_account_id, transaction_type, points_change,
-                                                 description)
-                VALUES (target_account.id, 'adjust', lot.remaining,
+                                                 lot_id, description)
+                VALUES (target_account.id, 'merge_lot', lot.remaining, lot.id,
                         format('Merged from customer %s (points received %s)', src.customer_code,
                                (lot.earned_at AT TIME ZONE (SELECT m.timezone FROM merchants m
                                                              WHERE m.id = acc.merchant_id))::date))
@@ -151,6 +159,26 @@ BEGIN
                         format('Merged from customer %s (points owed)', src.customer_code));
             END IF;
         END IF;
+        -- The totals: each account's rows add up to zero; positive rows first, and the rows taking
+        -- points use the lots of the set's own 'merge_*' rows first (apply_points_change()).
+        earned := acc.total_points_earned;
+        redeemed := acc.total_points_redeemed;
+        source_totals := format('Totals moved to customer %s (%s points earned, %s redeemed)', tgt.customer_code,
+                                earned, redeemed);
+        target_totals := format('Totals moved from customer %s (%s points earned, %s redeemed)',
+                                src.customer_code, earned, redeemed);
+        INSERT INTO points_transactions (customer_loyalty_account_id, transaction_type, points_change, description)
+        SELECT r.account, r.kind, r.points, r.description
+          FROM (VALUES (1, acc.id, 'merge_redeemed', redeemed, source_totals),
+                       (2, acc.id, 'adjust', earned - redeemed, source_totals),
+                       (3, acc.id, 'merge_earned', -earned, source_totals),
+                       (4, target_account.id, 'adjust', redeemed - earned, target_totals),
+                       (5, target_account.id, 'merge_earned', earned, target_totals),
+                       (6, target_account.id, 'adjust', redeemed - earned, target_totals),
+                       (7, target_account.id, 'merge_redeemed', -redeemed, target_totals))
+               AS r (step, account, kind, points, description)
+         WHERE r.points <> 0 AND (r.step <> 4 OR r.points > 0) AND (r.step <> 6 OR r.points < 0)
+         ORDER BY r.step;
         UPDATE customer_loyalty_accounts a
            SET total_spent = a.total_spent + acc.total_spent,
                total_transactions = a.total_transactions + acc.total_transactions,
