@@ -6,13 +6,10 @@ check character: a code is good for a few minutes and one sale, and a wrong one 
 counter's scan pause limits. Typed in any case, with or without spaces and dashes.
 """
 
-ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+from system.codes import compact
+
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # unlike printed codes', no L: read aloud, it passes for a 1
 LENGTH = 6
-
-
-def compact(text: str) -> str:
-    """What was typed, upper-cased, without spaces and dashes."""
-    return "".join((text or "").split()).replace("-", "").upper()
 
 
 def looks_like(text: str) -> bool:

@@ -42,9 +42,14 @@ def is_valid(code: str) -> bool:
     return sum((i + 1) * ALPHABET.index(c) for i, c in enumerate(code)) % BASE == 0
 
 
+def compact(text: str) -> str:
+    """A code as typed, upper-cased, without spaces and dashes."""
+    return "".join((text or "").split()).replace("-", "").upper()
+
+
 def normalize(text: str, length: int) -> str:
     """Uppercase, drop spaces and dashes, and check; raises CodeError with a clear message."""
-    code = "".join(text.split()).replace("-", "").upper()
+    code = compact(text)
     if len(code) != length or any(c not in ALPHABET for c in code):
         raise CodeError("malformed", f"A code has {length} characters from {ALPHABET}; got {text!r}.")
     if not is_valid(code):
@@ -54,5 +59,5 @@ def normalize(text: str, length: int) -> str:
 
 def mask_code(code: str) -> str:
     """A code shown to staff without the part that finds the customer: its last 4 characters only, "•••• 7K2Q"."""
-    code = "".join((code or "").split()).replace("-", "")
+    code = compact(code)
     return f"•••• {code[-4:]}" if code else ""

@@ -79,7 +79,7 @@ def filter_created_between(qs: QuerySet, first: date | None, last: date | None) 
 def filter_customer(qs: QuerySet, text: str) -> QuerySet:
     """A customer code (exact), else any part of a name, or of an email the customer gave the sale's merchant."""
     text = text.strip()
-    code = "".join(text.split()).replace("-", "").upper()
+    code = codes.compact(text)
     if len(code) == CUSTOMER_CODE_LENGTH and codes.is_valid(code):
         return qs.filter(customer__customer_code=code)
     shared_email = CustomerLoyaltyAccount.objects.filter(
