@@ -16,11 +16,13 @@ run: demo
 	@echo "and the job worker; the database keeps running for the next start: 'make stop' stops it."
 	$(PY) -m operations.launcher $(PY) manage.py runserver 127.0.0.1:8000
 
-# Production settings on http://127.0.0.1:8000 (gunicorn.conf.py: WEB_BIND, WEB_WORKERS). SECRET_KEY comes
-# from the environment, else from .data/secret_key, made once.
+# The production profile (loyalty_site/settings/production.py) on http://127.0.0.1:8000 (gunicorn.conf.py:
+# WEB_BIND, WEB_WORKERS). SECRET_KEY comes from the environment, else from .data/secret_key, made once. Plain
+# HTTP on loopback, so no redirect to HTTPS (SECURE_SSL_REDIRECT=0); behind a TLS proxy, leave it on.
 # Persistent connections: gunicorn's sync workers serve one request at a time, so Django's pool adds
 # nothing to them (the bench measured the two alike: docs/benchmarks.md).
-PRODUCTION := DEBUG=0 SECRET_KEY="$${SECRET_KEY:-$$(cat .data/secret_key)}" DB_POOL=$${DB_POOL:-0} \
+PRODUCTION := DJANGO_SETTINGS_MODULE=loyalty_site.settings.production SECURE_SSL_REDIRECT=$${SECURE_SSL_REDIRECT:-0} \
+	SECRET_KEY="$${SECRET_KEY:-$$(cat .data/secret_key)}" DB_POOL=$${DB_POOL:-0} \
 	CONN_MAX_AGE=$${CONN_MAX_AGE:-600}
 serve: migrate
 	@mkdir -p .data && test -s .data/secret_key || $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > .data/secret_key

@@ -31,11 +31,6 @@ def card_secret(customer):
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def sms_outbox(settings):
     """Text messages go to system.sms.outbox, emptied for each test, as Django's mail.outbox."""
     from system import sms

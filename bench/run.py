@@ -733,10 +733,10 @@ def main(argv: list[str] | None = None) -> int:
     env = {
         **os.environ,
         "LOYALTY_DATA_DIR": str(data_dir),
-        "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DJANGO_SETTINGS_MODULE": "loyalty_site.settings",
+        "SECURE_SSL_REDIRECT": "0",  # plain HTTP on loopback
+        "DJANGO_SETTINGS_MODULE": "loyalty_site.settings.production",
     }
     env.pop("DATABASE_URL", None)
     os.environ.update(env)

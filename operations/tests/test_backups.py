@@ -395,7 +395,7 @@ def test_a_backup_killed_midway_is_marked_interrupted_and_the_next_one_runs(plac
     shop("6.00")
     script = (
         "import django, os, sys; from pathlib import Path\n"
-        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'loyalty_site.settings'); django.setup()\n"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'loyalty_site.settings.test'); django.setup()\n"
         "from operations.backups import Place, run_backup\n"
         f"run_backup('full', Place(server={place.server!r}, backup_dir=Path({str(place.backup_dir)!r}), "
         "archive_dir=None, sync=False))\n"
@@ -535,7 +535,7 @@ def test_the_settings_load_on_a_host_without_postgresql_binaries(pg_bin_dir):
     environment |= {
         "PATH": "/nonexistent",  # no pg_ctl on it
         "DATABASE_URL": "postgres://loyalty@db.example.test/loyalty",
-        "DJANGO_SETTINGS_MODULE": "loyalty_site.settings",
+        "DJANGO_SETTINGS_MODULE": "loyalty_site.settings.test",
         **({"PG_BIN_DIR": pg_bin_dir} if pg_bin_dir else {}),
     }
 

@@ -3,6 +3,7 @@ the real database (pg_stat_statements loaded, as on the embedded server)."""
 
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -418,7 +419,11 @@ def test_with_a_token_set_loopback_needs_it_too(client, settings):
 def test_in_production_no_network_is_allowed_by_default():
     result = subprocess.run(
         [sys.executable, "-c", "from django.conf import settings; print(settings.METRICS_ALLOWED_NETWORKS)"],
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "loyalty_site.settings", "DEBUG": "0", "SECRET_KEY": "x" * 50},
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "loyalty_site.settings.production",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+        },
         capture_output=True,
         text=True,
         timeout=60,

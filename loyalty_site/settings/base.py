@@ -1,18 +1,24 @@
-"""Settings, all from the environment (django-environ). See README for the variables."""
+"""Settings shared by every profile, read from the environment (django-environ; README lists the variables).
+
+The profile is chosen by DJANGO_SETTINGS_MODULE: loyalty_site.settings.development (manage.py's default, `make
+run`), .production (wsgi's default, `make serve`; fails closed) or .test (pytest). Each imports this module.
+"""
 
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")
 
-DEBUG = env.bool("DEBUG", default=True)
-SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key" if DEBUG else environ.Env.NOTSET)
+DEBUG = False
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+# Reverse proxies in front of the app: the client's address is then the TRUSTED_PROXY_COUNT-th address from the
+# right of X-Forwarded-For (each proxy appends the address it saw); 0: REMOTE_ADDR, X-Forwarded-For ignored.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -22,6 +28,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django_guid",
     "django_tables2",
     "django_filters",
     "axes",
@@ -42,6 +49,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",  # first: times the whole request (/metrics)
+    "django_guid.middleware.guid_middleware",  # the request id of every log line (X-Request-ID)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "system.middleware.RejectNulMiddleware",
@@ -144,15 +152,7 @@ STATICFILES_DIRS = [
     ("vendor/jsqr", BASE_DIR / "node_modules/jsqr/dist"),
 ]
 STATIC_ROOT = BASE_DIR / "staticfiles"
-if DEBUG:
-    WHITENOISE_USE_FINDERS = True  # serve from the finders without collectstatic
-else:
-    # Production: `collectstatic` (make serve runs it) writes hashed, compressed files served with
-    # far-future cache headers.
-    STORAGES = {
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
-    }
+WHITENOISE_USE_FINDERS = True  # serve from the finders without collectstatic (production: collected files)
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5-responsive.html"
 PHONE_DEFAULT_REGION = env("PHONE_DEFAULT_REGION", default="")  # e.g. GB: read numbers typed without +44
@@ -196,10 +196,10 @@ BACKUP_FULL_EVERY_HOURS = env.int("BACKUP_FULL_EVERY_HOURS", default=24)
 
 # /metrics (operations/metrics.py), in Prometheus' format. With METRICS_TOKEN set, only a request with
 # `Authorization: Bearer <METRICS_TOKEN>` gets it. Without one, direct requests from METRICS_ALLOWED_NETWORKS
-# (CIDRs, comma-separated; loopback in development, none when DEBUG is off) do; a request through a proxy never
+# (CIDRs, comma-separated; loopback in development, none in production) do; a request through a proxy never
 # passes by address. Anything else gets a 403.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
-METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"] if DEBUG else [])
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
 
 # Maintenance (operations/maintenance.py; `python manage.py maintenance`, and daily at MAINTENANCE_CRON, UTC).
 # ANALYZE: tables changed by more than MAINTENANCE_ANALYZE_FRACTION of their live rows (and at least
@@ -242,3 +242,64 @@ PROCRASTINATE_WORKER_DEFAULTS = {
 JOBS_KEEP_DAYS = env.int("JOBS_KEEP_DAYS", default=14)
 # WORKER_RECURRING=0: workers queue no recurring job but retry_stalled_jobs (cron runs the commands instead).
 WORKER_RECURRING = env.bool("WORKER_RECURRING", default=True)
+
+# Logging: one line per event on standard output, with the request id (django-guid: the X-Request-ID a proxy
+# sent, else a new one, returned in the response's X-Request-ID). Production writes JSON lines
+# (python-json-logger); LOG_LEVEL sets the level of the project's loggers and of django.request/security.
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "VALIDATE_GUID": False,
+    "RETURN_HEADER": True,
+    "EXPOSE_HEADER": False,
+}
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+LOG_FORMAT = env("LOG_FORMAT", default="text")  # text or json
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "django_guid.log_filters.CorrelationId"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(correlation_id)s %(message)s",
+            "rename_fields": {
+                "asctime": "time",
+                "levelname": "level",
+                "name": "logger",
+                "correlation_id": "request_id",
+            },
+        },
+    },
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+        },
+    },
+    "root": {"handlers": ["stdout"], "level": "WARNING"},
+    "loggers": {
+        "django": {"level": "INFO"},
+        "django.request": {"level": LOG_LEVEL},
+        "django.security": {"level": LOG_LEVEL},
+        "django.db.backends": {"level": "INFO"},
+        "django_guid": {"level": "WARNING"},
+        **{
+            app: {"level": LOG_LEVEL}
+            for app in (
+                "loyalty_site",
+                "merchants",
+                "customers",
+                "loyalty",
+                "transactions",
+                "analytics",
+                "system",
+                "api",
+                "operations",
+                "demo",
+            )
+        },
+    },
+}
