@@ -244,11 +244,11 @@ JOBS_KEEP_DAYS = env.int("JOBS_KEEP_DAYS", default=14)
 WORKER_RECURRING = env.bool("WORKER_RECURRING", default=True)
 
 # Logging: one line per event on standard output, with the request id (django-guid: the X-Request-ID a proxy
-# sent, else a new one, returned in the response's X-Request-ID). Production writes JSON lines
+# sent when it is a UUID, else a new one, returned in the response's X-Request-ID). Production writes JSON lines
 # (python-json-logger); LOG_LEVEL sets the level of the project's loggers and of django.request/security.
 DJANGO_GUID = {
     "GUID_HEADER_NAME": "X-Request-ID",
-    "VALIDATE_GUID": False,
+    "VALIDATE_GUID": True,
     "RETURN_HEADER": True,
     "EXPOSE_HEADER": False,
 }
