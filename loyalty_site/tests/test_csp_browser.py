@@ -27,7 +27,8 @@ from customers.models import Customer
 from customers.services import card_link_issue
 from loyalty_site.tests.test_browser import CHROMIUM_ARGS, chromium_path
 from loyalty_site.tests.test_counter_browser import video_of
-from merchants.models import Merchant, User
+from merchants.models import Merchant, MerchantStaff, User
+from operations.monitoring import sizes_snapshot
 from transactions.models import Transaction
 
 WATCH = """
@@ -135,11 +136,23 @@ def test_every_main_page_works_under_the_policy(chromium, live_server, demo, tmp
     page = context.new_page()
 
     visit(page, f"{base}/accounts/login/")
+    visit(page, f"{base}/accounts/password_reset/")
+    visit(page, f"{base}/card/recover/")
     visit(page, f"{base}/join/{shop.merchant_code}/")
     visit(page, f"{base}/card/{card_link_issue(customer=customer)}/")
     expect(page.locator("#live-qr svg")).to_be_visible()
+    page.evaluate("() => { window.print = () => { window.printed = true; }; }")  # headless Chromium prints nothing
+    page.get_by_role("button", name="Print a card").click()
+    assert page.evaluate("() => window.printed") is True
 
+    other = Merchant.objects.exclude(pk=shop.pk).first()
+    owner = User.objects.get(email="owner@demo.test")
+    MerchantStaff.objects.create(merchant=other, user=owner, role=MerchantStaff.Role.MANAGER)
     log_in(page, base, "owner@demo.test")
+    page.get_by_label("Merchant", exact=True).select_option(str(other.pk))  # switches on change, no button
+    expect(page.get_by_role("heading", name=other.business_name)).to_be_visible()
+    page.get_by_label("Merchant", exact=True).select_option(str(shop.pk))
+    expect(page.get_by_role("heading", name=shop.business_name)).to_be_visible()
     for path in ("/", "/analytics/", f"/customers/{customer.pk}/"):
         visit(page, base + path)
         expect(page.locator("[data-chart] svg.main-svg").first).to_be_visible()
@@ -149,6 +162,7 @@ def test_every_main_page_works_under_the_policy(chromium, live_server, demo, tmp
     visit(page, f"{base}/poster/")
     expect(page.locator("#poster svg")).to_be_visible()
     visit(page, f"{base}/api-keys/")
+    visit(page, f"{base}/customers/{customer.pk}/merge/")
 
     # the scripts that replaced the inline handlers: a confirmation worded from the form, refused: nothing sent
     sale = Transaction.objects.filter(merchant=shop, status="completed").order_by("created_at").first()
@@ -180,6 +194,7 @@ def test_every_main_page_works_under_the_policy(chromium, live_server, demo, tmp
     page.get_by_label("Password").fill("demo1234")
     page.get_by_role("button", name="Log in").click()
     expect(page.locator("#site-name")).to_be_visible()
+    sizes_snapshot()  # the tables page draws their sizes
     for path in (
         "/admin/",
         "/admin/merchants/merchant/",
@@ -189,6 +204,8 @@ def test_every_main_page_works_under_the_policy(chromium, live_server, demo, tmp
         "/admin/operations/database/activity/",
     ):
         visit(page, base + path)
+        if path.endswith("/tables/"):
+            expect(page.locator("[data-chart] svg.main-svg").first).to_be_visible()
     assert violations == []
 
 
