@@ -38,7 +38,7 @@ def test_an_owner_revokes_a_key_and_it_stops_working(as_role, merchant, staff):
     key, raw = api_key_create(merchant=merchant, name="Till", acting_user=staff["owner"])
     client = as_role("owner")
     page = client.get("/api-keys/").content.decode()
-    assert "confirm(" in page  # a confirmation before revoking
+    assert "data-confirm=" in page  # a confirmation before revoking (static/js/forms.js)
     response = client.post(f"/api-keys/{key.pk}/revoke/", follow=True)
     assert "revoked" in response.content.decode()
     key.refresh_from_db()
