@@ -42,6 +42,12 @@ def active_membership(request) -> MerchantStaff | None:
     return request._membership
 
 
+def request_memberships(request) -> list[MerchantStaff]:
+    """All the active memberships of the request's user (loaded with active_membership); empty when anonymous."""
+    active_membership(request)
+    return getattr(request, "_memberships", [])
+
+
 class MerchantRequiredMixin(LoginRequiredMixin):
     """A page of the active merchant, for the roles in `roles`."""
 
