@@ -131,6 +131,7 @@ LOGOUT_REDIRECT_URL = "login"
 OTP_TOTP_ISSUER = env("OTP_ISSUER", default="Loyalty")
 OTP_TOTP_THROTTLE_FACTOR = env.int("OTP_THROTTLE_FACTOR", default=1)
 OTP_STATIC_THROTTLE_FACTOR = OTP_TOTP_THROTTLE_FACTOR
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin lists and deletes devices (a lost phone), never shows keys or codes
 
 # Failed logins: after AXES_FAILURE_LIMIT failures for one email from one address, that
 # email is locked out from that address for AXES_COOLOFF_MINUTES.

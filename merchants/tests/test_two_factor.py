@@ -225,3 +225,17 @@ def test_verify_ignores_a_next_of_another_site(client, owner):
     log_in(client, owner)
     done = client.post(reverse("two_factor_verify"), {"code": code(device, steps=1), "next": "https://evil.test/"})
     assert done["Location"] == reverse("home")
+
+
+def test_the_admin_can_remove_a_lost_authenticator_but_never_shows_its_key_or_codes(client, owner):
+    log_in(client, owner)
+    device, codes = set_up(client, owner)
+    admin = login_verified(client, User.objects.create_superuser("root@platform.test", PASSWORD))
+
+    page = admin.get(reverse("admin:otp_totp_totpdevice_change", args=[device.pk])).content.decode()
+    tokens = admin.get(reverse("admin:otp_static_staticdevice_changelist")).content.decode()
+
+    assert device.key not in page and "qrcode" not in page
+    assert not any(c.replace("-", "") in tokens for c in codes)
+    admin.post(reverse("admin:otp_totp_totpdevice_delete", args=[device.pk]), {"post": "yes"})
+    assert not TOTPDevice.objects.filter(user=owner).exists()
