@@ -77,6 +77,8 @@ def _check_not_throttled(device) -> None:
 @transaction.atomic
 def confirm(*, user: User, code: str) -> tuple[TOTPDevice, list[str]]:
     """Turn on the pending authenticator with a code from it; returns it and new recovery codes (shown once)."""
+    if has_second_factor(user):  # a second device is set up only after the first is removed, with its code
+        raise TwoFactorError("Two-factor sign-in is already on.")
     device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("id").first()
     if device is None:
         raise TwoFactorError("Start again: scan the new QR code.")

@@ -63,6 +63,8 @@ class TwoFactorSetupView(LoginRequiredMixin, View):
         )
 
     def post(self, request):
+        if two_factor.has_second_factor(request.user):
+            return redirect("two_factor")
         form = CodeForm(request.POST)
         if not form.is_valid():
             return self.get(request, form)

@@ -238,3 +238,18 @@ def test_the_admin_can_remove_a_lost_authenticator_but_never_shows_its_key_or_co
     assert not any(c.replace("-", "") in tokens for c in codes)
     admin.post(reverse("admin:otp_totp_totpdevice_delete", args=[device.pk]), {"post": "yes"})
     assert not TOTPDevice.objects.filter(user=owner).exists()
+
+
+def test_with_an_authenticator_no_second_one_is_set_up_before_the_code(client, owner):
+    log_in(client, owner)
+    device, _ = set_up(client, owner)
+    client.post(reverse("logout"))
+    log_in(client, owner)  # the password alone: as someone who learnt it
+    pending = TOTPDevice.objects.create(user=owner, name="theirs", confirmed=False)
+
+    response = client.post(reverse("two_factor_setup"), {"code": code(pending)})
+
+    assert response.status_code == 302 and response["Location"] == reverse("two_factor")
+    assert not TOTPDevice.objects.get(pk=pending.pk).confirmed
+    assert TOTPDevice.objects.filter(pk=device.pk, confirmed=True).exists()
+    assert client.get(reverse("business"))["Location"].startswith(reverse("two_factor_verify"))
