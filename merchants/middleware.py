@@ -43,9 +43,10 @@ class SecondFactorMiddleware:
             return None
         if request.resolver_match.url_name in SECOND_FACTOR_PAGES:
             return None
-        if two_factor.has_second_factor(user):
+        memberships = request_memberships(request)
+        if two_factor.has_second_factor(user, memberships):
             page = "two_factor_verify"
-        elif two_factor.required_of(user, request_memberships(request)):
+        elif two_factor.required_of(user, memberships):
             page = "two_factor_setup"
         else:
             return None
