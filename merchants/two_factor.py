@@ -6,6 +6,7 @@ a code was accepted in it (django_otp.login; `request.user.is_verified()`). Each
 after a wrong one (django-otp's throttling: 1 s, 2 s, 4 s ... after successive failures).
 """
 
+import logging
 import math
 import re
 from base64 import b32encode
@@ -17,6 +18,9 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from merchants.models import User
+from system.urls_util import client_ip
+
+logger = logging.getLogger(__name__)
 
 RECOVERY_CODES = 10
 AUTHENTICATOR = "Authenticator app"
@@ -117,6 +121,7 @@ def verify(*, request, code: str):
     _check_not_throttled(device)
     verified = django_otp.verify_token(user, device.persistent_id, code)
     if verified is None:
+        logger.warning("A wrong second-factor code for user %s from %s", user.pk, client_ip(request))
         raise TwoFactorError(WRONG)
     login_with(request, verified)
     return verified

@@ -106,7 +106,7 @@ def test_a_recovery_code_works_once(client, owner):
     assert client.get(reverse("business")).status_code == 302
 
 
-def test_wrong_codes_are_throttled_even_before_a_right_one(client, owner):
+def test_wrong_codes_are_throttled_even_before_a_right_one(client, owner, caplog):
     log_in(client, owner)
     device, _ = set_up(client, owner)
     client.post(reverse("logout"))
@@ -115,6 +115,7 @@ def test_wrong_codes_are_throttled_even_before_a_right_one(client, owner):
     refused = client.post(reverse("two_factor_verify"), {"code": code(device, steps=1)})
 
     assert "Too many wrong codes" in refused.content.decode()
+    assert f"A wrong second-factor code for user {owner.pk} from 127.0.0.1" in caplog.text
     assert client.get(reverse("business")).status_code == 302
     device.refresh_from_db()
     assert device.throttling_failure_count == 1  # a refused attempt during the wait does not count
