@@ -6,7 +6,7 @@ from base64 import b32decode
 from django_otp.oath import TOTP
 from playwright.sync_api import expect
 
-from loyalty_site.tests.test_browser import browser  # noqa: F401 (the fixture)
+from loyalty_site.tests.test_browser import browser, shoot  # noqa: F401 (browser: the fixture)
 from merchants.models import MerchantStaff, User
 from merchants.tests.factories import MerchantFactory
 
@@ -37,13 +37,16 @@ def test_an_owner_sets_up_two_factor_sign_in_and_logs_in_with_a_code(browser, li
     page.get_by_role("link", name="Set up an authenticator app").click()
     expect(page.locator(".qr svg")).to_be_visible()
     key = page.locator("#totp-key").inner_text()
+    shoot(page, "two_factor_setup")
     page.get_by_label("Code").fill(code_for(key))
     page.get_by_role("button", name="Turn on").click()
     expect(page.locator(".recovery-code")).to_have_count(10)
+    shoot(page, "two_factor_recovery_codes")
     page.get_by_role("button", name="Log out").click()
 
     log_in()
     expect(page.get_by_role("heading", name="Your code")).to_be_visible()
+    shoot(page, "two_factor_code")
     page.get_by_label("Code").fill(code_for(key, steps=1))  # the set-up's code cannot be used again
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("link", name="Dashboard")).to_be_visible()
