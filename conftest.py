@@ -41,6 +41,16 @@ def sms_outbox(settings):
 
 
 @pytest.fixture
+def admin_client(admin_user):
+    """pytest-django's admin_client, with the second factor given: platform admins need one."""
+    from django.test import Client
+
+    from merchants.tests.factories import login_verified
+
+    return login_verified(Client(), admin_user)
+
+
+@pytest.fixture
 def staff(merchant):
     """An owner, a manager and a cashier of `merchant`, by role."""
     from merchants.models import MerchantStaff, User

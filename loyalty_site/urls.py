@@ -21,6 +21,13 @@ from loyalty.card_views import (
 )
 from loyalty.views import ProgramView, TierAddView, TierRemoveView
 from merchants.forms import PasswordResetForm
+from merchants.two_factor_views import (
+    TwoFactorOffView,
+    TwoFactorRecoveryCodesView,
+    TwoFactorSetupView,
+    TwoFactorVerifyView,
+    TwoFactorView,
+)
 from merchants.views import BusinessView, FlagsView, PosterView, StaffDeactivateView, StaffView, SwitchMerchantView
 from operations.metrics import metrics_view
 from transactions.counter_views import (
@@ -78,6 +85,12 @@ urlpatterns = [
     path("staff/<uuid:pk>/deactivate/", StaffDeactivateView.as_view(), name="staff_deactivate"),
     path("merchant/switch/", SwitchMerchantView.as_view(), name="switch_merchant"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    # The second factor after the password (merchants/two_factor.py)
+    path("accounts/two-factor/", TwoFactorView.as_view(), name="two_factor"),
+    path("accounts/two-factor/setup/", TwoFactorSetupView.as_view(), name="two_factor_setup"),
+    path("accounts/two-factor/verify/", TwoFactorVerifyView.as_view(), name="two_factor_verify"),
+    path("accounts/two-factor/recovery-codes/", TwoFactorRecoveryCodesView.as_view(), name="two_factor_recovery"),
+    path("accounts/two-factor/off/", TwoFactorOffView.as_view(), name="two_factor_off"),
     path(
         "accounts/password_reset/",
         auth_views.PasswordResetView.as_view(form_class=PasswordResetForm),

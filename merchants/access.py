@@ -6,7 +6,9 @@ Every merchant page goes through MerchantRequiredMixin; every read after that ta
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
 from django.shortcuts import render
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from merchants.models import MerchantStaff
 
@@ -18,11 +20,13 @@ SESSION_KEY = "merchant_id"
 
 
 def memberships_of(user):
-    """The active memberships of `user`, of merchants that are not suspended, by merchant name."""
+    """The active memberships of `user`, of merchants that are not suspended, by merchant name; each says whether
+    the user has an authenticator (`user_has_second_factor`), which saves SecondFactorMiddleware a query."""
     return (
         MerchantStaff.objects.filter(user=user, is_active=True)
         .exclude(merchant__status="suspended")
         .select_related("merchant")
+        .annotate(user_has_second_factor=Exists(TOTPDevice.objects.filter(user=OuterRef("user"), confirmed=True)))
         .order_by("merchant__business_name")
     )
 
@@ -40,6 +44,12 @@ def active_membership(request) -> MerchantStaff | None:
                 membership = memberships[0]
         request._membership = membership
     return request._membership
+
+
+def request_memberships(request) -> list[MerchantStaff]:
+    """All the active memberships of the request's user (loaded with active_membership); empty when anonymous."""
+    active_membership(request)
+    return getattr(request, "_memberships", [])
 
 
 class MerchantRequiredMixin(LoginRequiredMixin):

@@ -34,7 +34,7 @@ class BusinessForm(forms.ModelForm):
     """The merchant's details; the billing email and whether printed codes are accepted are the owner's only, the
     plan the platform's."""
 
-    OWNER_ONLY = ("business_email", "allow_static_codes")
+    OWNER_ONLY = ("business_email", "allow_static_codes", "require_2fa")
 
     timezone = forms.ChoiceField(
         label="Time zone",
@@ -54,6 +54,7 @@ class BusinessForm(forms.ModelForm):
             "timezone",
             "currency",
             "allow_static_codes",
+            "require_2fa",
         )
         widgets = {"business_address": forms.Textarea(attrs={"rows": 2})}
 
@@ -74,6 +75,17 @@ class BusinessForm(forms.ModelForm):
         if Merchant.objects.filter(business_email__iexact=email).exclude(pk=self.instance.pk).exists():
             raise forms.ValidationError("Use another address: this one is taken.")
         return email
+
+
+class CodeForm(forms.Form):
+    """A code from the authenticator app, or a recovery code."""
+
+    code = forms.CharField(
+        label="Code",
+        max_length=32,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}),
+        help_text="The six digits your authenticator app shows, or one of your recovery codes.",
+    )
 
 
 class PasswordResetForm(auth_forms.PasswordResetForm):

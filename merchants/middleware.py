@@ -1,8 +1,11 @@
 import zoneinfo
 
+from django.contrib.auth.views import redirect_to_login
+from django.urls import reverse
 from django.utils import timezone
 
-from merchants.access import active_membership
+from merchants import two_factor
+from merchants.access import active_membership, request_memberships
 
 
 class MerchantTimezoneMiddleware:
@@ -17,3 +20,34 @@ class MerchantTimezoneMiddleware:
             return self.get_response(request)
         with timezone.override(zoneinfo.ZoneInfo(membership.merchant.timezone)):
             return self.get_response(request)
+
+
+# Pages a user who still owes a second factor may open: its own pages and logging out.
+SECOND_FACTOR_PAGES = frozenset({"two_factor_verify", "two_factor_setup", "logout"})
+
+
+class SecondFactorMiddleware:
+    """After the password, who must give a second factor (merchants/two_factor.py) gets no other page until they
+    do: to the code page if they have an authenticator, to setting one up if it is required and they have none.
+    The API (/api/, its own keys) is not concerned."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        user = request.user
+        if not user.is_authenticated or user.is_verified() or request.path_info.startswith("/api/"):
+            return None
+        if request.resolver_match.url_name in SECOND_FACTOR_PAGES:
+            return None
+        memberships = request_memberships(request)
+        if two_factor.has_second_factor(user, memberships):
+            page = "two_factor_verify"
+        elif two_factor.required_of(user, memberships):
+            page = "two_factor_setup"
+        else:
+            return None
+        return redirect_to_login(request.get_full_path(), reverse(page))

@@ -108,6 +108,12 @@ class Merchant(TimeStampedModel):
         db_default=True,
         help_text="Off: only the card's QR code, which changes every minute, is accepted at the counter.",
     )
+    require_2fa = models.BooleanField(
+        "require two-factor sign-in of all staff",
+        default=False,
+        db_default=False,
+        help_text="On: every staff member gives a code from an authenticator app after the password.",
+    )
 
     class Meta:
         db_table = "merchants"

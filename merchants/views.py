@@ -86,6 +86,8 @@ class BusinessView(MerchantRequiredMixin, FormView):
         if changed:
             services.merchant_update(merchant=self.merchant, acting_user=self.request.user, **changed)
             messages.success(self.request, "Saved.")
+            if changed.get("require_2fa"):
+                messages.info(self.request, "Staff without an authenticator app set one up at their next page.")
         return redirect("business")
 
     def get_context_data(self, **kwargs):

@@ -12,6 +12,7 @@ from customers.selectors import customer_by_card_secret
 from customers.services import card_link_issue, erasure_request
 from customers.tests.factories import CustomerFactory
 from merchants.models import User
+from merchants.tests.factories import login_verified
 from system.models import OutgoingEmail
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +23,7 @@ REQUESTS = reverse("admin:customers_erasurerequest_changelist")
 
 @pytest.fixture
 def admin_client(client):
-    client.force_login(User.objects.create_superuser("root@platform.test", "a-long-test-password"))
+    login_verified(client, User.objects.create_superuser("root@platform.test", "a-long-test-password"))
     return client
 
 
@@ -58,7 +59,7 @@ def test_erase_refuses_a_merged_customer_with_a_message(admin_client):
 def test_erasing_needs_its_own_permission(client):
     user = User.objects.create_user("ops@platform.test", "a-long-test-password", is_staff=True)
     user.user_permissions.add(*Permission.objects.filter(codename__in=["view_customer", "change_customer"]))
-    client.force_login(user)
+    login_verified(client, user)
     customer = CustomerFactory()
     page = client.get(CUSTOMERS)
     assert "erase_personal_data" not in page.content.decode() and "send_new_card_link" in page.content.decode()
@@ -66,7 +67,7 @@ def test_erasing_needs_its_own_permission(client):
     assert Customer.objects.get(pk=customer.pk).status == "active"
     user.user_permissions.add(Permission.objects.get(codename="erase_customer"))
     user = User.objects.get(pk=user.pk)
-    client.force_login(user)
+    login_verified(client, user)
     assert "erase_personal_data" in client.get(CUSTOMERS).content.decode()
 
 

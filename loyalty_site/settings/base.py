@@ -34,6 +34,9 @@ INSTALLED_APPS = [
     "django_filters",
     "axes",
     "csp",
+    "django_otp",  # the second factor (merchants/two_factor.py): authenticator apps and recovery codes
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "ninja",  # its Swagger UI is then served from its own static files, not a CDN
     "procrastinate.contrib.django",  # background jobs, kept in the same database
     "django_prometheus",
@@ -61,8 +64,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): a second factor was given this session
     "system.middleware.ActingUserMiddleware",
     "merchants.middleware.MerchantTimezoneMiddleware",
+    "merchants.middleware.SecondFactorMiddleware",  # sends who must give a second factor to verify or set one up
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -141,6 +146,15 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# The second factor (django-otp; merchants/two_factor.py): a code from an authenticator app (TOTP) or a
+# one-time recovery code, asked after the password of platform admins, of staff of a merchant that requires
+# it, and of anyone who set one up. OTP_ISSUER names the account in the authenticator app. After each wrong
+# code the device refuses codes for OTP_THROTTLE_FACTOR seconds, doubled at each further failure.
+OTP_TOTP_ISSUER = env("OTP_ISSUER", default="Loyalty")
+OTP_TOTP_THROTTLE_FACTOR = env.int("OTP_THROTTLE_FACTOR", default=1)
+OTP_STATIC_THROTTLE_FACTOR = OTP_TOTP_THROTTLE_FACTOR
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin lists and deletes devices (a lost phone), never shows keys or codes
 
 # Failed logins: after AXES_FAILURE_LIMIT failures for one email from one address, that
 # email is locked out from that address for AXES_COOLOFF_MINUTES.

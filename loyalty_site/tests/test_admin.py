@@ -4,14 +4,14 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from merchants.tests.factories import UserFactory
+from merchants.tests.factories import UserFactory, login_verified
 from system.models import AuditLog, SystemSetting
 from transactions.testing import complete_sale
 
 
 @pytest.fixture
 def admin_client(client, db):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    login_verified(client, UserFactory(is_staff=True, is_superuser=True))
     return client
 
 

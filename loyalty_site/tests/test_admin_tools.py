@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.tests.factories import CustomerFactory
-from merchants.tests.factories import MerchantFactory, UserFactory
+from merchants.tests.factories import MerchantFactory, UserFactory, login_verified
 from system.admin import AuditMerchantFilter
 from system.models import AuditLog, QRScanLog, SystemSetting
 from system.settings_store import KNOWN, setting, setting_set
@@ -51,7 +51,7 @@ NEWEST_FIRST = {
 
 @pytest.fixture
 def admin_client(client, db):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    login_verified(client, UserFactory(is_staff=True, is_superuser=True))
     return client
 
 

@@ -331,6 +331,7 @@ NOT_NULL = {
         "timezone",
         "currency",
         "allow_static_codes",
+        "require_2fa",
     ],
     "merchant_staff": ["role", "is_active"],
     "customers": ["customer_code", "first_name", "last_name", "phone", "status"],

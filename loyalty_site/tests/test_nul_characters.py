@@ -4,12 +4,12 @@ site's own pages and forms check their input themselves (test_isolation.py)."""
 import pytest
 from django.urls import reverse
 
-from merchants.tests.factories import UserFactory
+from merchants.tests.factories import UserFactory, login_verified
 
 
 @pytest.fixture
 def admin_client(client, db):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    login_verified(client, UserFactory(is_staff=True, is_superuser=True))
     return client
 
 

@@ -39,3 +39,18 @@ BUSINESS = {
     "timezone": "Europe/Berlin",
     "currency": "EUR",
 }
+
+
+def login_verified(client, user):
+    """Log `user` in as after the password and a second factor: an authenticator app set up (made here if
+    missing) whose code this session gave. Platform admins need it (merchants/two_factor.py)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    device = device or TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client

@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from merchants.models import User
+from merchants.tests.factories import login_verified
 
 
 def test_emails_are_stored_in_lower_case_and_log_in_in_any_case(client, db):
@@ -22,7 +23,7 @@ def test_the_database_refuses_an_upper_case_email(db):
 
 
 def test_the_admin_makes_no_second_account_for_another_case(client, db):
-    client.force_login(User.objects.create_superuser("admin@shop.test", "x"))
+    login_verified(client, User.objects.create_superuser("admin@shop.test", "x"))
     User.objects.create_user("new@shop.test", "x")
     assert admin.site._registry[User]
     response = client.post(

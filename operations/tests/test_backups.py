@@ -26,7 +26,7 @@ from django.db import connection
 from django.urls import reverse
 from procrastinate.contrib.django import app
 
-from merchants.tests.factories import UserFactory
+from merchants.tests.factories import UserFactory, login_verified
 from operations import backups
 from operations.backups import (
     FULL,
@@ -491,7 +491,7 @@ def test_a_json_file_that_is_not_a_status_file_is_skipped_everywhere(place, shop
     apply_retention(place, now=incremental.finished_at + timedelta(days=30))
     settings.BACKUP_DIR = str(place.backup_dir)
     settings.METRICS_TOKEN = "a-long-scrape-token"
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    login_verified(client, UserFactory(is_staff=True, is_superuser=True))
     overview = client.get(reverse("admin:operations_database_changelist"))
     metrics = client.get("/metrics", HTTP_AUTHORIZATION="Bearer a-long-scrape-token")
 

@@ -20,7 +20,7 @@ from django.db.backends.postgresql.base import DatabaseWrapper
 from django.urls import reverse
 from procrastinate.exceptions import AlreadyEnqueued
 
-from merchants.tests.factories import UserFactory
+from merchants.tests.factories import UserFactory, login_verified
 from operations import backups, monitoring
 from operations.models import DatabaseAction, SizeSnapshot
 from system.testing import clear_jobs, run_jobs, sql
@@ -38,7 +38,7 @@ def page(name: str) -> str:
 
 @pytest.fixture
 def superuser_client(client):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    login_verified(client, UserFactory(is_staff=True, is_superuser=True))
     return client
 
 
@@ -173,13 +173,13 @@ def test_a_merchant_user_and_anonymous_are_sent_to_the_admin_login(client, staff
 
 
 def test_staff_without_the_permission_is_refused(client):
-    client.force_login(staff_with())
+    login_verified(client, staff_with())
     assert client.get(page("changelist")).status_code == 403
     assert client.get(page("activity")).status_code == 403
 
 
 def test_staff_who_may_look_cannot_act(client):
-    client.force_login(staff_with("view_database"))
+    login_verified(client, staff_with("view_database"))
     assert client.get(page("statements")).status_code == 200
     text = client.get(page("activity")).content.decode()
     assert "Terminate" not in text

@@ -10,7 +10,7 @@ from customers.models import Customer
 from customers.tests.factories import CustomerFactory
 from loyalty.testing import account_of
 from merchants.models import User
-from merchants.tests.factories import MerchantFactory
+from merchants.tests.factories import MerchantFactory, login_verified
 from system.codes import mask_code
 from transactions.models import CustomerMerge
 from transactions.testing import complete_sale
@@ -105,7 +105,7 @@ def test_a_refused_merge_says_why_and_changes_nothing(as_role, merchant, pair, c
 
 @pytest.fixture
 def admin_client(client, db):
-    client.force_login(User.objects.create_superuser("admin@platform.test", "a-long-test-password"))
+    login_verified(client, User.objects.create_superuser("admin@platform.test", "a-long-test-password"))
     return client
 
 

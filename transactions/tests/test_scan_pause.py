@@ -6,7 +6,7 @@ from django.test import Client
 from django.urls import reverse
 
 from merchants.models import MerchantStaff, User
-from merchants.tests.factories import MerchantFactory, UserFactory
+from merchants.tests.factories import MerchantFactory, UserFactory, login_verified
 from system.models import AuditLog, QRScanLog
 from transactions.models import ScanPauseLift
 from transactions.services.scan import ScanPauseError, scan_pause_lift, scan_pauses, scan_resolve
@@ -131,7 +131,7 @@ def test_a_lift_of_nothing_is_refused_clearly(merchant, staff, paused_cashier, k
 
 def test_the_admin_action_lifts_the_pause_of_the_selected_scans(client, merchant, staff, customer, paused_cashier):
     admin_user = UserFactory(is_staff=True, is_superuser=True)
-    client.force_login(admin_user)
+    login_verified(client, admin_user)
     url = reverse("admin:system_qrscanlog_changelist")
     assert "lift_scan_pauses" in client.get(url).content.decode()
     refused = QRScanLog.objects.filter(scan_result="malformed").values_list("pk", flat=True)[:1]
@@ -149,6 +149,6 @@ def test_staff_without_the_permission_see_no_lift_action(client, merchant, pause
 
     viewer = UserFactory(is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_qrscanlog"))
-    client.force_login(viewer)
+    login_verified(client, viewer)
     page = client.get(reverse("admin:system_qrscanlog_changelist"))
     assert page.status_code == 200 and "lift_scan_pauses" not in page.content.decode()
