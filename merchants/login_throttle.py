@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from merchants.access import login_email
 from system.ratelimit import hit, recent, record
 
 FAILURE_SCOPE = "login.failure"
@@ -31,11 +32,6 @@ TURN_SCOPE = "login.turn"
 COOKIE = "trusted_logins"
 COOKIE_SALT = "merchants.trusted-logins"
 TRUSTED_PER_BROWSER = 10
-
-
-def login_email(value) -> str:
-    """An email as logins count it: any case is one login."""
-    return (value or "").strip().lower()[:254]
 
 
 def throttle_wait(email: str) -> tuple[int, int]:

@@ -122,3 +122,11 @@ def test_logging_in_starts_the_clock(client, staff):
     assert response.status_code == 302
     assert client.session["login_at"] == client.session["seen_at"]
     assert client.session["session_rule"] == "idle"
+
+
+def test_the_api_is_left_alone(as_role, program):
+    """The API answers by its keys, not sessions: a request there ends no session, even one past its time."""
+    client = as_role("owner")
+    back_in_time(client, seen_at=31 * 60)
+    assert client.get("/api/v1/openapi.json").status_code == 200
+    assert "_auth_user_id" in client.session
