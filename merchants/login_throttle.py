@@ -7,12 +7,17 @@ once per 2, 4, 8... seconds after its latest failure, at most LOGIN_THROTTLE_MAX
 is refused before its password is checked and counts as no failure, so hammering gains no guesses and does not
 lengthen the wait; when the wait is over, one try at a time takes the turn (system.ratelimit.hit).
 
-A browser that has logged in to an account keeps a signed cookie naming it (a keyed digest of the email, for
-LOGIN_TRUSTED_DEVICE_DAYS): it is not throttled for that account. A stranger hammering an owner's email
-therefore slows only the browsers that never logged in as the owner, by at most the maximum delay once the
-stranger stops, and the stranger's address is locked out by axes after AXES_FAILURE_LIMIT failures.
+Who is not made to wait:
+- a browser that has logged in to the account before: it keeps a signed cookie naming it (a keyed digest of
+  the email, for LOGIN_TRUSTED_DEVICE_DAYS);
+- an address that has not failed for the account within the window, for LOGIN_THROTTLE_FRESH_TRIES tries per
+  window of the account (many addresses, a botnet's, would otherwise each get a free guess).
+So a stranger hammering an owner's email from a few addresses slows only those addresses; from very many, they
+use up the fresh tries, and the owner then waits at most the delay on a browser that never logged in as them,
+not at all on one that did. The stranger's addresses are locked out by axes after AXES_FAILURE_LIMIT failures.
 
-Failures are kept in rate_limit_hits (scope login.failure), so every web process counts the same ones.
+Failures are kept in rate_limit_hits (scopes login.failure per email, login.failure.address per email and
+address), so every web process counts the same ones.
 """
 
 import math
@@ -26,8 +31,11 @@ from django.utils.crypto import salted_hmac
 
 from merchants.access import login_email
 from system.ratelimit import hit, recent, record
+from system.urls_util import client_ip
 
 FAILURE_SCOPE = "login.failure"
+ADDRESS_FAILURE_SCOPE = "login.failure.address"
+FRESH_SCOPE = "login.fresh"
 TURN_SCOPE = "login.turn"
 COOKIE = "trusted_logins"
 COOKIE_SALT = "merchants.trusted-logins"
@@ -71,6 +79,25 @@ def _refused(seconds: int) -> ValidationError:
     )
 
 
+def _address_key(email: str, address: str) -> str:
+    return f"{email} {address}"
+
+
+def _take_turn(email: str, address: str | None) -> None:
+    """Raise the refusal when `email` is throttled for a try from `address`."""
+    wait, delay = throttle_wait(email)
+    if not delay:
+        return
+    window = settings.LOGIN_THROTTLE_WINDOW_MINUTES * 60
+    if address and not recent(scope=ADDRESS_FAILURE_SCOPE, key=_address_key(email, address), window_seconds=window)[0]:
+        if not hit(scope=FRESH_SCOPE, key=email, limit=settings.LOGIN_THROTTLE_FRESH_TRIES, window_seconds=window):
+            return  # an address that has not failed for this account
+    if wait:
+        raise _refused(wait)
+    if hit(scope=TURN_SCOPE, key=email, limit=1, window_seconds=delay):
+        raise _refused(delay)  # another try took this turn
+
+
 class LoginThrottleBackend:
     """An authentication backend that logs nobody in: it refuses a throttled try before the password is checked
     (a ValidationError, which the login form shows), and marks the request of a try whose password is checked.
@@ -79,23 +106,21 @@ class LoginThrottleBackend:
     def authenticate(self, request, username=None, password=None, **kwargs):
         if request is None or not username:
             return None
-        email = login_email(username)
+        email, address = login_email(username), client_ip(request)
         if not is_trusted(request, email):
-            wait, delay = throttle_wait(email)
-            if wait:
-                raise _refused(wait)
-            if delay and hit(scope=TURN_SCOPE, key=email, limit=1, window_seconds=delay):
-                raise _refused(delay)  # another try took this turn
-        request.login_throttle_email = email
+            _take_turn(email, address)
+        request.login_throttle = (email, address)
         return None
 
 
 def login_failed(sender, credentials, request=None, **kwargs):
-    """user_login_failed: a checked password that was wrong counts against its email (a try refused by axes or
-    by the throttle was never checked and does not)."""
-    email = getattr(request, "login_throttle_email", None)
+    """user_login_failed: a checked password that was wrong counts against its email, and its address for that
+    email (a try refused by axes or by the throttle was never checked and does not)."""
+    email, address = getattr(request, "login_throttle", (None, None))
     if email:
         record(scope=FAILURE_SCOPE, key=email)
+        if address:
+            record(scope=ADDRESS_FAILURE_SCOPE, key=_address_key(email, address))
 
 
 def login_succeeded(sender, request, user, **kwargs):

@@ -137,11 +137,13 @@ AXES_RESET_ON_SUCCESS = False
 AXES_VERBOSE = False
 # Per account (an email, known or not), a throttle rather than a lockout: after LOGIN_THROTTLE_FREE_FAILURES
 # failed passwords within LOGIN_THROTTLE_WINDOW_MINUTES, the email may try once per 2, 4, 8... seconds
-# after its latest failure, at most LOGIN_THROTTLE_MAX_DELAY_SECONDS. A browser that logged in to the
-# account before carries a signed cookie for it (LOGIN_TRUSTED_DEVICE_DAYS) and is not throttled.
+# after its latest failure, at most LOGIN_THROTTLE_MAX_DELAY_SECONDS. Not made to wait: a browser that logged
+# in to the account before (a signed cookie, LOGIN_TRUSTED_DEVICE_DAYS), and an address that has not failed for
+# the account, for LOGIN_THROTTLE_FRESH_TRIES tries per window of the account.
 LOGIN_THROTTLE_FREE_FAILURES = env.int("LOGIN_THROTTLE_FREE_FAILURES", default=5)
 LOGIN_THROTTLE_WINDOW_MINUTES = env.int("LOGIN_THROTTLE_WINDOW_MINUTES", default=60)
 LOGIN_THROTTLE_MAX_DELAY_SECONDS = env.int("LOGIN_THROTTLE_MAX_DELAY_SECONDS", default=60)
+LOGIN_THROTTLE_FRESH_TRIES = env.int("LOGIN_THROTTLE_FRESH_TRIES", default=10)
 LOGIN_TRUSTED_DEVICE_DAYS = env.int("LOGIN_TRUSTED_DEVICE_DAYS", default=90)
 # Password reset requests per hour, per client address and per email typed (known or not: the answer is the
 # same, and a refused request sends nothing). Reset links are valid for PASSWORD_RESET_TIMEOUT seconds.

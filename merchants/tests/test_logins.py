@@ -28,12 +28,12 @@ def time_passes(seconds: int) -> None:
 
 
 def throttle(email: str, delay: int) -> None:
-    """Fail to log in to `email` (from several addresses, waiting out each delay) until the delay is `delay`."""
+    """Fail to log in to `email` (a stranger at five addresses, waiting out each delay) until the delay is `delay`."""
     for n in range(5):
         attempt(Client(), email, ip=f"198.51.100.{n}")
     while (in_force := throttle_wait(email)[1]) < delay:
         time_passes(in_force)
-        attempt(Client(), email, ip="198.51.100.99")
+        attempt(Client(), email, ip="198.51.100.0")
 
 
 def test_an_address_is_locked_out_after_failures_across_emails_and_others_are_not(client, staff, settings):
@@ -57,21 +57,47 @@ def test_behind_a_proxy_the_address_is_the_real_clients(staff, settings):
     assert logged_in(owner)
 
 
-def test_after_the_free_failures_an_email_is_throttled_whatever_the_address(client, staff, settings):
+def use_up_fresh_tries(email: str, settings) -> None:
+    """Wrong passwords from as many new addresses as an account lets through while it is throttled (a botnet)."""
+    for n in range(settings.LOGIN_THROTTLE_FRESH_TRIES):
+        page = attempt(Client(), email, ip=f"192.0.2.{n}").content.decode()
+        assert "Please enter a correct email address and password" in page  # checked, not made to wait
+
+
+def refused(response) -> bool:
+    return response.status_code == 200 and "Too many failed logins for this email" in response.content.decode()
+
+
+def test_after_the_free_failures_the_addresses_that_failed_wait(client, staff, settings):
     for n in range(settings.LOGIN_THROTTLE_FREE_FAILURES):
         assert attempt(client, "owner@shop.test", ip=f"198.51.100.{n}").status_code == 200
-    # from a new address, and with the right password: refused before the password is checked
-    refused = attempt(Client(), "owner@shop.test", PASSWORD, ip="203.0.113.50")
-    assert refused.status_code == 200
-    assert "Too many failed logins for this email: try again in 2 seconds." in refused.content.decode()
-    assert "_auth_user_id" not in refused.wsgi_request.session
+    # the right password, from an address that failed: refused before the password is checked
+    response = attempt(Client(), "owner@shop.test", PASSWORD, ip="198.51.100.0")
+    assert "Too many failed logins for this email: try again in 2 seconds." in response.content.decode()
+    assert "_auth_user_id" not in response.wsgi_request.session
     # the email typed in another case is the same account; an unknown email is throttled the same way
-    assert "Too many failed logins" in attempt(Client(), "OWNER@shop.test", ip="203.0.113.51").content.decode()
+    assert refused(attempt(Client(), "OWNER@shop.test", ip="198.51.100.1"))
     for n in range(settings.LOGIN_THROTTLE_FREE_FAILURES):
         attempt(Client(), "nobody@shop.test", ip=f"198.51.100.{n}")
-    assert "Too many failed logins" in attempt(Client(), "nobody@shop.test", ip="203.0.113.52").content.decode()
+    assert refused(attempt(Client(), "nobody@shop.test", ip="198.51.100.2"))
     # the manager's account is not slowed by the owner's failures
-    assert logged_in(attempt(Client(), "manager@shop.test", PASSWORD, ip="203.0.113.53"))
+    assert logged_in(attempt(Client(), "manager@shop.test", PASSWORD, ip="198.51.100.3"))
+
+
+def test_a_stranger_at_one_address_cannot_keep_the_owner_out(client, staff, settings):
+    throttle("owner@shop.test", 32)
+    for _ in range(10):  # hammering on from the stranger's address
+        assert refused(attempt(Client(), "owner@shop.test", ip="198.51.100.0"))
+    assert logged_in(attempt(Client(), "owner@shop.test", PASSWORD, ip="203.0.113.50"))  # no wait
+
+
+def test_new_addresses_get_a_limited_number_of_tries_while_an_account_is_throttled(client, staff, settings):
+    throttle("owner@shop.test", 8)
+    use_up_fresh_tries("owner@shop.test", settings)
+    assert refused(attempt(Client(), "owner@shop.test", PASSWORD, ip="203.0.113.51"))
+    assert throttle_wait("owner@shop.test")[1] == settings.LOGIN_THROTTLE_MAX_DELAY_SECONDS  # each try counted
+    time_passes(settings.LOGIN_THROTTLE_MAX_DELAY_SECONDS)
+    assert logged_in(attempt(Client(), "owner@shop.test", PASSWORD, ip="203.0.113.51"))  # once the wait is over
 
 
 def test_the_delay_grows_with_each_checked_failure_up_to_the_maximum(client, staff, settings):
@@ -82,31 +108,32 @@ def test_the_delay_grows_with_each_checked_failure_up_to_the_maximum(client, sta
     for _ in range(5):
         delays.append(throttle_wait("owner@shop.test")[1])
         time_passes(delays[-1])
-        assert attempt(Client(), "owner@shop.test", ip="203.0.113.60").status_code == 200  # checked: fails
+        assert attempt(Client(), "owner@shop.test", ip="198.51.100.0").status_code == 200  # checked: fails
     assert delays == [2, 4, 8, 16, 20]
 
 
 def test_throttled_tries_gain_no_guess_and_do_not_lengthen_the_wait(client, staff, settings):
     throttle("owner@shop.test", 32)
-    for n in range(30):  # a stranger hammering from many addresses while the email waits
-        assert "Too many failed logins" in attempt(Client(), "owner@shop.test", ip=f"192.0.2.{n}").content.decode()
+    for n in range(30):  # a stranger hammering from the addresses that failed while the email waits
+        assert refused(attempt(Client(), "owner@shop.test", PASSWORD, ip=f"198.51.100.{n % 5}"))
     assert throttle_wait("owner@shop.test")[1] == 32
     time_passes(32)
-    assert logged_in(attempt(Client(), "owner@shop.test", PASSWORD, ip="203.0.113.70"))
+    assert logged_in(attempt(Client(), "owner@shop.test", PASSWORD, ip="198.51.100.0"))
 
 
-def test_a_stranger_cannot_keep_the_owner_out_of_a_browser_they_logged_in_from(client, staff, settings):
+def test_a_stranger_with_many_addresses_cannot_keep_the_owner_out_of_a_browser_they_logged_in_from(
+    client, staff, settings
+):
     owner = Client()
     assert logged_in(attempt(owner, "owner@shop.test", PASSWORD, ip="203.0.113.80"))
     assert owner.cookies["trusted_logins"]["httponly"]
     owner.post(reverse("logout"), REMOTE_ADDR="203.0.113.80")
-    throttle("owner@shop.test", 32)  # a stranger guessing the owner's password from many addresses
-    for n in range(20):  # and hammering on
-        attempt(Client(), "owner@shop.test", ip=f"192.0.2.{n}")
-    assert "Too many failed logins" in attempt(Client(), "owner@shop.test", PASSWORD).content.decode()
+    throttle("owner@shop.test", 32)
+    use_up_fresh_tries("owner@shop.test", settings)
+    assert refused(attempt(Client(), "owner@shop.test", PASSWORD, ip="203.0.113.81"))  # a browser never used
     # the owner's own browser is not slowed; a wrong password there still fails like anywhere
-    assert attempt(owner, "owner@shop.test", "wrong", ip="203.0.113.80").status_code == 200
-    assert logged_in(attempt(owner, "owner@shop.test", PASSWORD, ip="203.0.113.80"))
+    assert "Please enter a correct" in attempt(owner, "owner@shop.test", "wrong", ip="203.0.113.82").content.decode()
+    assert logged_in(attempt(owner, "owner@shop.test", PASSWORD, ip="203.0.113.82"))
 
 
 def test_a_trusted_browser_is_trusted_for_its_own_accounts_only_and_a_forged_cookie_is_ignored(client, staff, settings):
@@ -114,10 +141,11 @@ def test_a_trusted_browser_is_trusted_for_its_own_accounts_only_and_a_forged_coo
     assert logged_in(attempt(browser, "cashier@shop.test", PASSWORD, ip="203.0.113.90"))
     browser.post(reverse("logout"), REMOTE_ADDR="203.0.113.90")
     throttle("owner@shop.test", 32)
-    assert "Too many failed logins" in attempt(browser, "owner@shop.test", PASSWORD, ip="203.0.113.90").content.decode()
+    use_up_fresh_tries("owner@shop.test", settings)
+    assert refused(attempt(browser, "owner@shop.test", PASSWORD, ip="203.0.113.90"))
     forged = Client()
     forged.cookies["trusted_logins"] = browser.cookies["trusted_logins"].value.replace(":", "x:", 1)
-    assert "Too many failed logins" in attempt(forged, "owner@shop.test", PASSWORD).content.decode()
+    assert refused(attempt(forged, "owner@shop.test", PASSWORD, ip="203.0.113.91"))
 
 
 def test_when_the_wait_is_over_concurrent_tries_take_one_turn(staff, settings):
@@ -131,11 +159,11 @@ def test_when_the_wait_is_over_concurrent_tries_take_one_turn(staff, settings):
 
     def one(n):
         try:
-            return attempt(Client(), "owner@shop.test", ip=f"192.0.2.{n}").content.decode()
+            return attempt(Client(), "owner@shop.test", ip=f"198.51.100.{n % 5}")
         finally:
             connection.close()
 
     with ThreadPoolExecutor(max_workers=6) as pool:
-        pages = list(pool.map(one, range(6)))
-    assert sum("Too many failed logins" not in page for page in pages) == 1  # one password checked
+        responses = list(pool.map(one, range(6)))
+    assert sum(not refused(response) for response in responses) == 1  # one password checked
     assert throttle_wait("owner@shop.test")[1] == 4
