@@ -167,3 +167,15 @@ def test_when_the_wait_is_over_concurrent_tries_take_one_turn(staff, settings):
         responses = list(pool.map(one, range(6)))
     assert sum(not refused(response) for response in responses) == 1  # one password checked
     assert throttle_wait("owner@shop.test")[1] == 4
+
+
+def test_the_admin_login_shows_the_throttle_too(staff, settings):
+    User = staff["owner"].__class__
+    User.objects.create_superuser("admin@shop.test", PASSWORD)
+    admin_login = "/admin/login/"
+    for n in range(settings.LOGIN_THROTTLE_FREE_FAILURES):
+        Client().post(admin_login, {"username": "admin@shop.test", "password": "wrong"}, REMOTE_ADDR=f"198.51.100.{n}")
+    right = {"username": "admin@shop.test", "password": PASSWORD}
+    response = Client().post(admin_login, right, REMOTE_ADDR="198.51.100.0")
+    assert response.status_code == 200
+    assert "Too many failed logins for this email" in response.content.decode()
