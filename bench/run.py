@@ -737,6 +737,7 @@ def main(argv: list[str] | None = None) -> int:
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "0",  # plain HTTP on loopback
         "DJANGO_SETTINGS_MODULE": "loyalty_site.settings.production",
+        "SESSION_IDLE_MINUTES": "720",  # the owners' sessions are made before the counter's runs, used after
     }
     env.pop("DATABASE_URL", None)
     os.environ.update(env)

@@ -70,7 +70,11 @@ class MerchantRequiredMixin(LoginRequiredMixin):
         return super().dispatch(request, *args, **kwargs)
 
 
+def login_email(value) -> str:
+    """An email as logins count it (axes, the account throttle): any case is one login."""
+    return (value or "").strip().lower()[:254]
+
+
 def axes_username(request, credentials) -> str:
-    """The login as django-axes counts failures: emails in any case are one login."""
-    username = (credentials or {}).get("username") or request.POST.get("username", "")
-    return username.strip().lower()[:254]
+    """The login as django-axes records failures."""
+    return login_email((credentials or {}).get("username") or request.POST.get("username", ""))

@@ -5,7 +5,9 @@ from django.contrib.auth import forms as auth_forms
 from django.template import loader
 
 from merchants.models import Merchant, MerchantStaff, User
+from merchants.services import password_reset_limited
 from system.mail import queue_email
+from system.urls_util import client_ip
 
 
 class StaffInviteForm(forms.Form):
@@ -89,7 +91,14 @@ class CodeForm(forms.Form):
 
 
 class PasswordResetForm(auth_forms.PasswordResetForm):
-    """Also for invited staff who never set a password (Django's form skips unusable passwords)."""
+    """Also for invited staff who never set a password (Django's form skips unusable passwords). Rate-limited
+    (settings PASSWORD_RESET_PER_*): a refused request sends nothing and gets the same answer as any other."""
+
+    def save(self, *args, request=None, **kwargs):
+        address = client_ip(request) if request is not None else None
+        if password_reset_limited(email=self.cleaned_data["email"], address=address):
+            return
+        super().save(*args, request=request, **kwargs)
 
     def get_users(self, email):
         return User.objects.filter(email=email.strip().lower(), is_active=True)

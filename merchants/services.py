@@ -1,5 +1,6 @@
 """Writes about merchants and their staff."""
 
+from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -12,10 +13,43 @@ from merchants.models import Merchant, MerchantStaff, User
 from system.audit import set_acting_user
 from system.mail import queue_email
 from system.models import FraudFlag
+from system.ratelimit import hit
 
 
 class StaffError(ValueError):
     """A staff change that is refused; the message says why."""
+
+
+def password_reset_limited(*, email: str, address: str | None) -> bool:
+    """Too many password reset requests for this email (known or not) or from this address in the last hour
+    (each counted, allowed or not)."""
+    limited = hit(
+        scope="reset.email",
+        key=email.strip().lower(),
+        limit=settings.PASSWORD_RESET_PER_EMAIL_PER_HOUR,
+        window_seconds=3600,
+    )
+    if address:
+        limited |= hit(
+            scope="reset.address", key=address, limit=settings.PASSWORD_RESET_PER_ADDRESS_PER_HOUR, window_seconds=3600
+        )
+    return limited
+
+
+def staff_invite_limited(*, merchant: Merchant, email: str, address: str | None) -> bool:
+    """Too many invitations to this email (from any merchant), from this address or by this merchant in the last
+    hour (each counted, allowed or not)."""
+    limited = hit(
+        scope="invite.email", key=email.strip().lower(), limit=settings.INVITE_PER_EMAIL_PER_HOUR, window_seconds=3600
+    )
+    limited |= hit(
+        scope="invite.merchant", key=str(merchant.pk), limit=settings.INVITE_PER_MERCHANT_PER_HOUR, window_seconds=3600
+    )
+    if address:
+        limited |= hit(
+            scope="invite.address", key=address, limit=settings.INVITE_PER_ADDRESS_PER_HOUR, window_seconds=3600
+        )
+    return limited
 
 
 def set_password_link(*, user: User, base_url: str) -> str:
@@ -50,7 +84,12 @@ def staff_invite(*, merchant: Merchant, email: str, role: str, acting_user: User
         subject=f"You are invited to {merchant.business_name}",
         body=f"{acting_user.email} added you as {membership.get_role_display().lower()} of {merchant.business_name} "
         f"on Loyalty.\n\n"
-        + (f"Set your password here: {link}\n" if not user.has_usable_password() else f"Log in here: {link}\n"),
+        + (
+            f'Set your password here: {link}\n\nThe link works for an hour. After that, choose "Forgot your '
+            'password?" on the login page and enter this email for a new one.\n'
+            if not user.has_usable_password()
+            else f"Log in here: {link}\n"
+        ),
         to=[email],
     )
     return membership

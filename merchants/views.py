@@ -11,7 +11,7 @@ from merchants.access import MANAGERS, OWNERS, SESSION_KEY, MerchantRequiredMixi
 from merchants.forms import BusinessForm, StaffInviteForm
 from merchants.models import MerchantStaff
 from system.qr import qr_svg
-from system.urls_util import site_url
+from system.urls_util import client_ip, site_url
 
 
 class SwitchMerchantView(LoginRequiredMixin, View):
@@ -34,6 +34,11 @@ class StaffView(MerchantRequiredMixin, FormView):
         return super().get_context_data(staff=selectors.staff_list(merchant=self.merchant), **kwargs)
 
     def form_valid(self, form):
+        if services.staff_invite_limited(
+            merchant=self.merchant, email=form.cleaned_data["email"], address=client_ip(self.request)
+        ):
+            form.add_error("email", "Too many invitations in the last hour: try again later.")
+            return self.form_invalid(form)
         try:
             membership = services.staff_invite(
                 merchant=self.merchant,

@@ -12,10 +12,14 @@ Call it outside the request's transaction (the views run in autocommit): the hit
 counts whatever the request does next. Inside a transaction it still counts right, but the key's lock is held
 until that transaction ends, and a rollback takes the hit away with everything else.
 
+Counting failures rather than attempts (a login's failed passwords): `record` adds a hit without counting,
+and `recent` counts a key's hits within a window and gives the latest one's time.
+
 Hits older than a day are purged hourly (operations.purge_rate_limit_hits), so a window is a day at most.
 """
 
 import hashlib
+from datetime import datetime
 
 from django.db import connection, transaction
 
@@ -44,18 +48,39 @@ def hit(*, scope: str, key: str, limit: int, window_seconds: int) -> bool:
     """Record one attempt of `key` in `scope`; True when it is over `limit` attempts within the last
     `window_seconds` (this one counted: the limit-th attempt passes, the next does not). A refused attempt is
     recorded too, so hammering keeps a key refused until its attempts fall out of the window."""
-    if not scope or len(scope) > 64:
-        raise ValueError("A rate limit's scope is 1 to 64 characters.")
     if limit < 0:
         raise ValueError("A rate limit is 0 or more attempts.")
-    if not 1 <= window_seconds <= KEEP_SECONDS:
-        raise ValueError(f"A rate limit's window is 1 to {KEEP_SECONDS} seconds: older hits are purged.")
+    _checked(scope, window_seconds)
     params = {"space": LOCK_SPACE, "scope": scope, "digest": key_digest(key), "window": window_seconds}
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_HIT_SQL, params)
         cursor.execute(_COUNT_SQL, params)
         [count] = cursor.fetchone()
     return count > limit
+
+
+def _checked(scope: str, window_seconds: int | None = None) -> None:
+    if not scope or len(scope) > 64:
+        raise ValueError("A rate limit's scope is 1 to 64 characters.")
+    if window_seconds is not None and not 1 <= window_seconds <= KEEP_SECONDS:
+        raise ValueError(f"A rate limit's window is 1 to {KEEP_SECONDS} seconds: older hits are purged.")
+
+
+def record(*, scope: str, key: str) -> None:
+    """Record one hit of `key` in `scope`, counting nothing."""
+    _checked(scope)
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO rate_limit_hits (scope, key_digest) VALUES (%s, %s)", [scope, key_digest(key)])
+
+
+def recent(*, scope: str, key: str, window_seconds: int) -> tuple[int, datetime | None]:
+    """How many hits `key` has in `scope` within the last `window_seconds`, and when the latest was (None: none)."""
+    _checked(scope, window_seconds)
+    params = {"scope": scope, "digest": key_digest(key), "window": window_seconds}
+    with connection.cursor() as cursor:
+        cursor.execute(_COUNT_SQL.replace("count(*)", "count(*), max(created_at)"), params)
+        count, latest = cursor.fetchone()
+    return count, latest
 
 
 def rate_limit_purge() -> int:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -67,8 +68,10 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): a second factor was given this session
     "system.middleware.ActingUserMiddleware",
     "merchants.middleware.MerchantTimezoneMiddleware",
-    "merchants.middleware.SecondFactorMiddleware",  # sends who must give a second factor to verify or set one up
     "django.contrib.messages.middleware.MessageMiddleware",
+    "merchants.sessions.SessionPolicyMiddleware",  # ends sessions past their time (after auth and messages)
+    "merchants.login_throttle.TrustedDeviceMiddleware",
+    "merchants.middleware.SecondFactorMiddleware",  # sends who must give a second factor to verify or set one up
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",  # last
@@ -140,7 +143,8 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "merchants.User"
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out login before the password is checked
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out address before the password is checked
+    "merchants.login_throttle.LoginThrottleBackend",  # then a throttled account, unless the browser is trusted
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
@@ -156,20 +160,55 @@ OTP_TOTP_THROTTLE_FACTOR = env.int("OTP_THROTTLE_FACTOR", default=1)
 OTP_STATIC_THROTTLE_FACTOR = OTP_TOTP_THROTTLE_FACTOR
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin lists and deletes devices (a lost phone), never shows keys or codes
 
-# Failed logins: after AXES_FAILURE_LIMIT failures for one email from one address, that
-# email is locked out from that address for AXES_COOLOFF_MINUTES.
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+# Logins (merchants/login_throttle.py, README "Logins and sessions").
+# Per client address (axes, the address from system.urls_util.client_ip): AXES_FAILURE_LIMIT failed logins
+# from one address, whatever the emails, lock that address out for AXES_COOLOFF_MINUTES (each further try
+# restarts the cool-off); a success does not wipe an address's failures.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=20)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_CLIENT_IP_CALLABLE = "system.urls_util.client_ip"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "merchants.access.axes_username"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_RESET_ON_SUCCESS = True
+AXES_RESET_ON_SUCCESS = False
 AXES_VERBOSE = False
+# Per account (an email, known or not), a throttle rather than a lockout: after LOGIN_THROTTLE_FREE_FAILURES
+# failed passwords within LOGIN_THROTTLE_WINDOW_MINUTES, the email may try once per 2, 4, 8... seconds
+# after its latest failure, at most LOGIN_THROTTLE_MAX_DELAY_SECONDS. Not made to wait: a browser that logged
+# in to the account before (a signed cookie, LOGIN_TRUSTED_DEVICE_DAYS), and an address that has not failed for
+# the account, for LOGIN_THROTTLE_FRESH_TRIES tries per window of the account.
+LOGIN_THROTTLE_FREE_FAILURES = env.int("LOGIN_THROTTLE_FREE_FAILURES", default=5)
+LOGIN_THROTTLE_WINDOW_MINUTES = env.int("LOGIN_THROTTLE_WINDOW_MINUTES", default=60)
+LOGIN_THROTTLE_MAX_DELAY_SECONDS = env.int("LOGIN_THROTTLE_MAX_DELAY_SECONDS", default=60)
+LOGIN_THROTTLE_FRESH_TRIES = env.int("LOGIN_THROTTLE_FRESH_TRIES", default=10)
+LOGIN_TRUSTED_DEVICE_DAYS = env.int("LOGIN_TRUSTED_DEVICE_DAYS", default=90)
+if not (1 <= LOGIN_THROTTLE_WINDOW_MINUTES <= 1440 and 0 <= LOGIN_THROTTLE_MAX_DELAY_SECONDS <= 86400):
+    raise ImproperlyConfigured(
+        "LOGIN_THROTTLE_WINDOW_MINUTES is 1 to 1440, LOGIN_THROTTLE_MAX_DELAY_SECONDS 0 to 86400"
+    )
+# Password reset requests per hour, per client address and per email typed (known or not: the answer is the
+# same, and a refused request sends nothing). Reset links are valid for PASSWORD_RESET_TIMEOUT seconds.
+PASSWORD_RESET_TIMEOUT = 3600
+PASSWORD_RESET_PER_ADDRESS_PER_HOUR = env.int("PASSWORD_RESET_PER_ADDRESS_PER_HOUR", default=10)
+PASSWORD_RESET_PER_EMAIL_PER_HOUR = env.int("PASSWORD_RESET_PER_EMAIL_PER_HOUR", default=3)
+# Staff invitations per hour, per client address, per email invited and per merchant.
+INVITE_PER_ADDRESS_PER_HOUR = env.int("INVITE_PER_ADDRESS_PER_HOUR", default=20)
+INVITE_PER_EMAIL_PER_HOUR = env.int("INVITE_PER_EMAIL_PER_HOUR", default=3)
+INVITE_PER_MERCHANT_PER_HOUR = env.int("INVITE_PER_MERCHANT_PER_HOUR", default=20)
+
+# Sessions (merchants/sessions.py): SESSION_MAX_HOURS after logging in at most, however busy; owners,
+# managers and platform admins are logged out after SESSION_IDLE_MINUTES without a request; a user who is
+# only ever a cashier gets a shift of SESSION_CASHIER_SHIFT_HOURS from logging in instead (a counter device
+# sits idle between customers); SESSION_MAX_HOURS still applies.
+SESSION_MAX_HOURS = env.int("SESSION_MAX_HOURS", default=12)
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
+SESSION_CASHIER_SHIFT_HOURS = env.int("SESSION_CASHIER_SHIFT_HOURS", default=10)
+SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
