@@ -50,7 +50,7 @@ def demo(transactional_db):
 def log_in(page, live_server, email="owner@demo.test"):
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("demo1234")
+    page.get_by_label("Password").fill("demo-password")
     page.get_by_role("button", name="Log in").click()
 
 

@@ -58,7 +58,7 @@ def watch(context) -> list[str]:
 def log_in(page, base_url, email):
     page.goto(f"{base_url}/accounts/login/")
     page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("demo1234")
+    page.get_by_label("Password").fill("demo-password")
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
@@ -195,7 +195,7 @@ def test_every_main_page_works_under_the_policy(chromium, live_server, demo, tmp
     page.context.clear_cookies()
     page.goto(f"{base}/admin/login/")
     page.get_by_label("Email").fill("admin@demo.test")
-    page.get_by_label("Password").fill("demo1234")
+    page.get_by_label("Password").fill("demo-password")
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Your code")).to_be_visible()
     totp = TOTP(admin_device.bin_key, admin_device.step, admin_device.t0, admin_device.digits, admin_device.drift)
@@ -289,7 +289,7 @@ def test_the_counter_a_chart_and_the_api_work_under_the_production_profile(produ
     shop, customer = a_member()
     # production keeps no MD5 hasher (the test profile's): store the demo password the way production reads it
     pbkdf2 = PBKDF2PasswordHasher()
-    password = pbkdf2.encode("demo1234", pbkdf2.salt(), iterations=1000)
+    password = pbkdf2.encode("demo-password", pbkdf2.salt(), iterations=1000)
     User.objects.filter(email__endswith="@demo.test").update(password=password)
     context = chromium(video_of(customer.customer_code, tmp_path))
     violations = watch(context)

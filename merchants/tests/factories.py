@@ -8,7 +8,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         model = User
 
     email = factory.Sequence(lambda n: f"user{n}@example.test")
-    password = factory.django.Password("demo1234")
+    password = factory.django.Password("demo-password")
 
 
 class MerchantFactory(factory.django.DjangoModelFactory):

@@ -20,7 +20,7 @@ from loyalty.integrity import derived_state_errors
 from loyalty.models import LoyaltyProgram, LoyaltyTier
 from merchants.models import Merchant, MerchantStaff, User
 
-DEMO_PASSWORD = "demo1234"
+DEMO_PASSWORD = "demo-password"
 DEMO_LOGINS = [
     ("owner@demo.test", "owner of the first merchant"),
     ("cashier@demo.test", "cashier of the first merchant"),
