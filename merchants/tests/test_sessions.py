@@ -4,7 +4,7 @@ admins, a shift for cashiers; the next page says why it ended."""
 from django.urls import reverse
 
 from merchants.models import MerchantStaff, User
-from merchants.tests.factories import MerchantFactory
+from merchants.tests.factories import MerchantFactory, login_verified
 
 HOUR = 3600
 
@@ -83,7 +83,7 @@ def test_a_promoted_cashier_gets_the_idle_rule_within_a_minute(as_role, staff, p
 
 
 def test_a_platform_admin_idle_for_thirty_minutes_is_logged_out(client, db):
-    client.force_login(User.objects.create_superuser("admin@shop.test", "a-long-test-password"))
+    login_verified(client, User.objects.create_superuser("admin@shop.test", "a-long-test-password"))
     assert client.get("/admin/").status_code == 200
     back_in_time(client, seen_at=30 * 60)
     response = client.get("/admin/")
