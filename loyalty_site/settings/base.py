@@ -51,6 +51,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",  # first: times the whole request (/metrics)
     "django_guid.middleware.guid_middleware",  # the request id of every log line (X-Request-ID)
     "django.middleware.security.SecurityMiddleware",
+    "system.outage.DatabaseUnavailableMiddleware",  # the database out of reach: 503 + Retry-After (DB_UNAVAILABLE_*)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "system.middleware.RejectNulMiddleware",
     "system.settings_store.SettingsPerRequestMiddleware",
@@ -105,9 +106,19 @@ if env.bool("DB_PREPARED", default=True):
 if env("TEST_DATABASE_NAME", default=""):
     DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME")}
 if env.bool("DB_POOL", default=True):
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": env.int("DB_POOL_SIZE", 8)}
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": env.int("DB_POOL_SIZE", 8),
+        "timeout": env.float("DB_POOL_TIMEOUT", 5),  # seconds a request waits for a connection, then 503
+    }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# The database out of reach or restarting (system/outage.py): every request answers 503 with Retry-After:
+# DB_UNAVAILABLE_RETRY_AFTER seconds, the API as {"code": "database_unavailable", ...}, pages with
+# templates/503.html; one warning line is logged, and the next request connects again. A connection attempt
+# gives up after DB_CONNECT_TIMEOUT seconds (libpq waits forever by default on an unreachable host).
+DB_UNAVAILABLE_RETRY_AFTER = env.int("DB_UNAVAILABLE_RETRY_AFTER", default=5)
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", 5))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "merchants.User"
