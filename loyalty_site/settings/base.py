@@ -166,6 +166,9 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 WHITENOISE_USE_FINDERS = True  # serve from the finders without collectstatic (production: collected files)
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5-responsive.html"
+# CSV exports of the dashboard's tables (system/tables.py) are streamed from a server-side cursor and cut at
+# EXPORT_MAX_ROWS rows, shown beside each CSV button; a cut file ends with a line that says so.
+EXPORT_MAX_ROWS = env.int("EXPORT_MAX_ROWS", default=100_000)
 PHONE_DEFAULT_REGION = env("PHONE_DEFAULT_REGION", default="")  # e.g. GB: read numbers typed without +44
 SITE_URL = env("SITE_URL", default="")  # e.g. https://loyalty.example.com, for the links in emails
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Loyalty <no-reply@loyalty.local>")
