@@ -14,8 +14,12 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import OperationalError, connection, transaction
+from django.db.backends.postgresql.base import DatabaseWrapper
 
 from loyalty_site import embedded_db
+from system.outage import is_database_unavailable
+from system.testing import sql
 
 BASE_DIR = Path(settings.BASE_DIR)
 CARD = "/card/" + "0" * 64 + "/"  # a view that reads the database: 404 for an unknown card
@@ -160,3 +164,19 @@ def test_stopped_and_restarted_database_answers_503_then_recovers(app_server, da
     embedded_db.ensure_server(data_dir, archive=False)
     assert_serving(base)
     assert "Traceback" not in log.read_text()
+
+
+@pytest.mark.django_db(databases=[])
+def test_a_refused_connection_is_an_outage(tmp_path):
+    refused = DatabaseWrapper({**connection.settings_dict, "HOST": str(tmp_path), "OPTIONS": {}}, alias="refused")
+    with pytest.raises(OperationalError) as caught:
+        refused.ensure_connection()
+    assert is_database_unavailable(caught.value)
+
+
+def test_a_working_database_s_errors_are_not_outages(db):
+    """A statement timeout (57014) is an OperationalError of a database that works: it stays a 500."""
+    with pytest.raises(OperationalError) as caught, transaction.atomic():
+        sql("SET LOCAL statement_timeout = 10")
+        sql("SELECT pg_sleep(1)")
+    assert not is_database_unavailable(caught.value)

@@ -11,6 +11,7 @@ from django.urls import reverse
 from customers.tests.factories import CustomerFactory
 from system import tables
 from system.testing import sql
+from transactions.testing import complete_sale
 
 
 def add_sales(merchant, count: int) -> None:
@@ -74,3 +75,9 @@ def test_an_export_past_the_limit_is_cut_and_says_so(as_role, merchant, program,
     settings.EXPORT_MAX_ROWS = 7
     rows = list(csv.reader(io.StringIO(client.get(reverse("transactions"), {"_export": "csv"}).getvalue().decode())))
     assert len(rows) == 1 + 7 and not rows[-1][0].startswith("Cut at")  # exactly the limit: nothing cut
+
+
+def test_a_member_s_page_says_how_many_rows_it_shows(as_role, merchant, program, customer):
+    complete_sale(merchant=merchant, customer=customer, amount="3.00")
+    page = as_role("owner").get(reverse("customer", args=[customer.pk])).content.decode()
+    assert "(the latest 10)" in page and "(the latest 50)" in page
