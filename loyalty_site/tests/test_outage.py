@@ -142,7 +142,7 @@ def test_stopped_and_restarted_database_answers_503_then_recovers(app_server, da
     first = get(base, API, API_HEADERS)
     assert first[0] in (401, 503)
     if first[0] == 503:
-        assert first[1]["Retry-After"] == "5"
+        assert first[1]["Retry-After"] == str(settings.DB_UNAVAILABLE_RETRY_AFTER)
     assert_serving(base)
 
     # Stopped: every request answers 503 with Retry-After, each with one warning line and no traceback.
