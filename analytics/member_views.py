@@ -47,6 +47,8 @@ class MemberDetailView(MerchantRequiredMixin, TemplateView):
             nav="customers",
             member=member,
             ledger=selectors.member_ledger(member=member),
+            ledger_rows=selectors.MEMBER_LEDGER_ROWS,
+            transaction_rows=selectors.MEMBER_TRANSACTION_ROWS,
             standing=loyalty_selectors.account_standing(merchant=self.merchant, customer_id=member.customer_id),
             recent=selectors.member_transactions(member=member),
             masked_code=mask_code(member.customer_code),

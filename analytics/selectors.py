@@ -139,7 +139,11 @@ def member_get(*, merchant: Merchant, customer_id) -> CustomerSummary:
     return get_object_or_404(CustomerSummary.objects.filter(merchant=merchant), customer_id=customer_id)
 
 
-def member_ledger(*, member: CustomerSummary, limit: int = 50) -> QuerySet[PointsTransaction]:
+MEMBER_LEDGER_ROWS = 50  # a member's page shows their latest movements and sales, and says how many at most
+MEMBER_TRANSACTION_ROWS = 10
+
+
+def member_ledger(*, member: CustomerSummary, limit: int = MEMBER_LEDGER_ROWS) -> QuerySet[PointsTransaction]:
     return (
         PointsTransaction.objects.filter(customer_loyalty_account_id=member.account_id)
         .select_related("transaction", "created_by")
@@ -147,7 +151,7 @@ def member_ledger(*, member: CustomerSummary, limit: int = 50) -> QuerySet[Point
     )
 
 
-def member_transactions(*, member: CustomerSummary, limit: int = 10) -> QuerySet[Transaction]:
+def member_transactions(*, member: CustomerSummary, limit: int = MEMBER_TRANSACTION_ROWS) -> QuerySet[Transaction]:
     return Transaction.objects.filter(merchant_id=member.merchant_id, customer_id=member.customer_id).order_by(
         "-created_at"
     )[:limit]

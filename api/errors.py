@@ -2,11 +2,13 @@
 
 import logging
 
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from api.services import SaleError
+from system import outage
 from transactions.services.checkout import CheckoutError
 from transactions.services.refunds import RefundError, TransactionStateError
 
@@ -108,4 +110,11 @@ def install(api: NinjaAPI) -> None:
         logger.exception("API request failed", exc_info=exc)
         return error_response(api, request, ApiError(500, "internal_error", "Something went wrong on our side."))
 
+    def database_error(request, exc):
+        if not outage.is_database_unavailable(exc):
+            return unexpected(request, exc)
+        return outage.unavailable_response(request, exc)  # 503 {"code": "database_unavailable", ...}
+
     api.add_exception_handler(Exception, unexpected)
+    api.add_exception_handler(OperationalError, database_error)
+    api.add_exception_handler(InterfaceError, database_error)

@@ -34,11 +34,14 @@ read a customer's points and the merchant's days.
   response (with `Idempotent-Replayed: true`) and changes nothing; the same key with another body is a 409.
   Keys are kept for 24 hours.
 * **Errors** are JSON: `{"code": "...", "message": "...", "fields": {...}}`; `code` is stable.
+* **Retries**: retry a `503` (`database_unavailable`: the database is restarting) and a `429` after
+  `Retry-After` seconds, a write with the same `Idempotency-Key`; a write whose answer never came (a timeout,
+  a dropped connection) the same way. Never retry another 4xx unchanged: it will be refused again.
 * **Money** is a decimal string (`"12.50"`), in the merchant's currency. **Times** are ISO 8601 with the
   merchant's offset.
 """
 
-ERRORS = {code: schemas.Error for code in (400, 401, 403, 404, 409, 422, 429)}
+ERRORS = {code: schemas.Error for code in (400, 401, 403, 404, 409, 422, 429, 503)}
 
 
 class KeyAuth(HttpBearer):

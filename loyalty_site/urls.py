@@ -100,3 +100,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("metrics", metrics_view, name="metrics"),  # Prometheus; closed to the public (operations/metrics.py)
 ]
+
+# A database outage met before any view (in middleware) is a 503 with Retry-After; anything else the 500 page.
+handler500 = "system.outage.server_error"

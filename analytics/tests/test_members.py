@@ -58,10 +58,10 @@ def test_a_member_who_came_by_a_sale_shows_no_contact_and_no_whole_code(as_role,
     client = as_role("owner")
     for page in (
         client.get(reverse("customers")).content.decode(),
-        client.get(reverse("customers"), {"_export": "csv"}).content.decode(),
+        client.get(reverse("customers"), {"_export": "csv"}).getvalue().decode(),
         client.get(reverse("customer", args=[grace.pk])).content.decode(),
         client.get(reverse("transactions")).content.decode(),
-        client.get(reverse("transactions"), {"_export": "csv"}).content.decode(),
+        client.get(reverse("transactions"), {"_export": "csv"}).getvalue().decode(),
     ):
         assert "Grace" in page and grace.customer_code[-4:] in page
         assert "grace@example.test" not in page and "5550100" not in page and grace.customer_code not in page
@@ -76,7 +76,7 @@ def test_search_by_code(as_role, members):
 
 def test_csv_export_of_the_search(as_role, members):
     response = as_role("owner").get(reverse("customers"), {"q": "ada", "_export": "csv"})
-    [row] = list(csv.DictReader(io.StringIO(response.content.decode())))
+    [row] = list(csv.DictReader(io.StringIO(response.getvalue().decode())))
     assert (row["Name"], row["Points"], row["Spent here"], row["Status"]) == ("Ada Lovelace", "30", "30.00", "active")
 
 

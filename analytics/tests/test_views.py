@@ -63,7 +63,7 @@ def test_daily_analytics_table_chart_and_csv(as_role, merchant, program, custome
     assert response.status_code == 200
     assert 'data-chart="chart-sales"' in response.content.decode()
     rows = list(
-        csv.DictReader(io.StringIO(client.get(reverse("daily_analytics"), {"_export": "csv"}).content.decode()))
+        csv.DictReader(io.StringIO(client.get(reverse("daily_analytics"), {"_export": "csv"}).getvalue().decode()))
     )
     assert len(rows) == 1 and rows[0]["Sales"] == "8.00" and rows[0]["Transactions"] == "1"
 

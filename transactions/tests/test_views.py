@@ -93,7 +93,7 @@ def test_csv_export_has_the_filtered_rows(as_role, sales):
     response = as_role("owner").get(reverse("transactions"), {"payment_method": "card", "_export": "csv"})
     assert response.status_code == 200
     assert response["Content-Disposition"].endswith('.csv"')
-    table = list(csv.DictReader(io.StringIO(response.content.decode())))
+    table = list(csv.DictReader(io.StringIO(response.getvalue().decode())))
     assert len(table) == 2
     assert {row["Amount"] for row in table} == {"50.00", "20.00"}
     assert {row["Status"] for row in table} == {"refunded", "completed"}
@@ -171,7 +171,7 @@ def test_the_csv_has_local_times_and_no_formulas(as_role, merchant, program):
         [merchant.id, sneaky.id],
     )
     [row] = csv.DictReader(
-        io.StringIO(as_role("owner").get(reverse("transactions"), {"_export": "csv"}).content.decode())
+        io.StringIO(as_role("owner").get(reverse("transactions"), {"_export": "csv"}).getvalue().decode())
     )
     assert row["Time"] == "2026-03-10 00:30:00"
     assert row["Customer"].startswith("'=HYPERLINK")
