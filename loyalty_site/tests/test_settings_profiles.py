@@ -22,7 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def run_django(code: str, **environment) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DJANGO_SETTINGS_MODULE")}
+    # Not the test process's own switches (the browser tests set DJANGO_ALLOW_ASYNC_UNSAFE, which check --deploy
+    # rightly refuses).
+    unset = ("SECRET_KEY", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     return subprocess.run(
         [sys.executable, "-c", code], env=env | environment, cwd=ROOT, capture_output=True, text=True, timeout=120
     )
