@@ -402,11 +402,6 @@ def _passwords(data_dir: Path) -> dict:
     return passwords
 
 
-def passwords_of(data_dir: Path = DEFAULT_DATA_DIR) -> dict:
-    """The roles' passwords of the embedded server in `data_dir` (for a tool that connects by itself)."""
-    return _passwords(Path(data_dir).resolve())
-
-
 def _connect(server: Server, dbname: str, role: str = SUPERUSER):
     import psycopg
 

@@ -142,6 +142,15 @@ def test_an_ordinary_table_is_the_runtime_roles_to_read_and_write_not_to_truncat
     assert privileges == {"SELECT", "INSERT", "UPDATE", "DELETE"}
 
 
+def test_the_runtime_role_may_analyze_and_reindex_for_maintenance(db):
+    """pg_maintain (operations/maintenance.py's ANALYZE and REINDEX CONCURRENTLY), without owning the table."""
+    assert sql("SELECT has_table_privilege(%s, 'customers', 'MAINTAIN')", [RUNTIME]) == [(True,)]
+    with runtime_role():
+        sql("ANALYZE customers")
+        sql("REINDEX INDEX customers_customer_code_key")
+    refused("DROP INDEX customers_customer_code_key", "must be owner of index customers_customer_code_key")
+
+
 @pytest.mark.parametrize("table", APPEND_ONLY)
 def test_the_owner_cannot_truncate_the_append_only_tables(db, table):
     assert (

@@ -180,3 +180,59 @@ def test_without_database_url_the_embedded_server_is_used(db):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("postgresql://loyalty_app:")
     assert "@/loyalty?host=" in result.stdout
+
+
+def test_a_cluster_with_trust_logins_is_converted_to_passwords_and_keeps_its_data(tmp_path):
+    """A cluster made before the roles (trust logins, everything the superuser's) gets passwords, the roles, and
+    its objects handed to the owner role at its next start."""
+    data_dir = tmp_path / "data"
+    pgdata, bindir = embedded_db.cluster_dir(data_dir), embedded_db.bin_dir()
+    embedded_db._initdb(bindir, pgdata, embedded_db._run_as())  # no password: trust, as clusters were made before
+    server = embedded_db._start(pgdata, bindir, None)
+    trusted = {"host": server.host, "port": server.port, "user": "postgres"}
+    try:
+        with psycopg.connect(**trusted, dbname="postgres", autocommit=True) as conn:
+            conn.execute("CREATE DATABASE legacy")
+        with psycopg.connect(**trusted, dbname="legacy", autocommit=True) as conn:
+            conn.execute("CREATE TABLE ledger (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, points int)")
+            conn.execute("INSERT INTO ledger (points) VALUES (7), (5)")
+            conn.execute("CREATE FUNCTION total() RETURNS bigint LANGUAGE sql AS 'SELECT sum(points) FROM ledger'")
+        embedded_db.stop_server(data_dir)
+
+        server = embedded_db.ensure_server(data_dir, database="legacy", archive=False)
+
+        with pytest.raises(psycopg.OperationalError, match="password"):
+            psycopg.connect(**trusted, dbname="legacy")
+        assert (data_dir / embedded_db.PASSWORDS_FILE).stat().st_mode & 0o777 == 0o600
+        with psycopg.connect(**server.login(embedded_db.OWNER), dbname="legacy") as conn:
+            assert conn.execute("SELECT total()").fetchone() == (12,)
+            owners = conn.execute(
+                "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname IN ('ledger', 'ledger_id_seq')"
+                " UNION ALL SELECT pg_get_userbyid(proowner) FROM pg_proc WHERE proname = 'total'"
+                " UNION ALL SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'legacy'"
+            ).fetchall()
+            assert owners == [(embedded_db.OWNER,)] * 4
+        with psycopg.connect(**server.login(embedded_db.APP), dbname="legacy") as conn:
+            me = conn.execute("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
+            assert me == (embedded_db.APP, False)
+    finally:
+        embedded_db.stop_server(data_dir)
+
+
+def test_a_new_cluster_asks_every_login_for_its_password(tmp_path):
+    data_dir = tmp_path / "data"
+    try:
+        server = embedded_db.ensure_server(data_dir, database="postgres", archive=False)
+        hba = (embedded_db.cluster_dir(data_dir) / "pg_hba.conf").read_text()
+        methods = {line.split()[-1] for line in hba.splitlines() if line.strip() and not line.startswith("#")}
+        assert methods == {"scram-sha-256"}
+        for role in ("postgres", embedded_db.OWNER, embedded_db.APP, embedded_db.BACKUP):
+            with pytest.raises(psycopg.OperationalError, match="password"):
+                psycopg.connect(host=server.host, port=server.port, user=role, dbname="postgres")
+            wrong = {**server.login(role), "password": "not-the-password"}
+            with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+                psycopg.connect(**wrong, dbname="postgres")
+            with psycopg.connect(**server.login(role), dbname="postgres") as conn:
+                assert conn.execute("SELECT current_user").fetchone() == (role,)
+    finally:
+        embedded_db.stop_server(data_dir)
