@@ -52,11 +52,12 @@ PASSWORDS_FILE = "pg-passwords.json"  # beside the cluster: each role's password
 OWNER, APP, BACKUP = "loyalty_owner", "loyalty_app", "loyalty_backup"
 # The roles, their attributes and the roles they are members of. Both the owner and the runtime role may
 # read the server's statistics and settings (pg_monitor: the Database page, pgstattuple's bloat figures); the
-# runtime role may also ANALYZE and REINDEX (pg_maintain: maintenance), but owns nothing and may create
-# nothing. The owner is a member of the runtime role: the tests SET ROLE to it to prove its refusals.
+# runtime role may also ANALYZE and REINDEX (pg_maintain: maintenance) and cancel or end another role's
+# query (pg_signal_backend, not a superuser's: the Database page), but owns nothing and may create nothing.
+# The owner is a member of the runtime role: the tests SET ROLE to it to prove its refusals.
 ROLES = {
     OWNER: ("LOGIN CREATEDB", ["pg_monitor", APP]),
-    APP: ("LOGIN", ["pg_monitor", "pg_maintain"]),
+    APP: ("LOGIN", ["pg_monitor", "pg_maintain", "pg_signal_backend"]),
     BACKUP: ("LOGIN REPLICATION", []),
 }
 # Extensions the app uses, created by the superuser in template1 (so every new database has them) and in
