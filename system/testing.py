@@ -1,8 +1,6 @@
 """Helpers for the test suites: raw SQL and the job worker. The helpers of the apps above are in their own
 testing modules (loyalty.testing, transactions.testing)."""
 
-import contextlib
-
 from django.db import connection
 
 
@@ -31,16 +29,3 @@ def run_jobs() -> None:
             app.run_worker(wait=False, install_signal_handlers=False, listen_notify=False)
     finally:
         app.periodic_registry = recurring
-
-
-@contextlib.contextmanager
-def superuser_connection():
-    """An autocommit connection to the test database as the embedded server's superuser, for what the owner role
-    the tests run as may not do (drop an extension, create a role). What it changes stays: undo it."""
-    import psycopg
-
-    from loyalty_site import embedded_db
-
-    server = embedded_db.ensure_server(connection.settings_dict["DATA_DIR"])
-    with psycopg.connect(**server.login(), dbname=connection.settings_dict["NAME"], autocommit=True) as conn:
-        yield conn

@@ -16,7 +16,7 @@ from django.db import DatabaseError, IntegrityError, ProgrammingError, connectio
 from procrastinate.contrib.django import app
 
 from operations.maintenance import run_maintenance, sha256_of
-from system.testing import sql, superuser_connection
+from system.testing import sql
 
 pytestmark = pytest.mark.django_db
 
@@ -242,14 +242,11 @@ def test_the_privileged_delete_refuses_rows_within_the_retention_and_is_audited(
 
 
 @pytest.fixture
-def without_pgstattuple(db):
+def without_pgstattuple(db, superuser):
     """The test database without pgstattuple for the test: only a superuser may drop and create it again."""
-    with superuser_connection() as superuser:
-        superuser.execute("DROP EXTENSION pgstattuple")
-        try:
-            yield
-        finally:
-            superuser.execute("CREATE EXTENSION pgstattuple")
+    superuser.execute("DROP EXTENSION pgstattuple")
+    yield
+    superuser.execute("CREATE EXTENSION pgstattuple")
 
 
 def test_without_pgstattuple_reindexing_is_skipped_and_says_why(tmp_path, without_pgstattuple):

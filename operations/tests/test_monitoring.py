@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.db import OperationalError, connection, connections, transaction
@@ -20,11 +21,10 @@ from django.db.backends.postgresql.base import DatabaseWrapper
 from django.urls import reverse
 from procrastinate.exceptions import AlreadyEnqueued
 
-from loyalty_site import embedded_db
 from merchants.tests.factories import UserFactory
 from operations import backups, monitoring
 from operations.models import DatabaseAction, SizeSnapshot
-from system.testing import clear_jobs, run_jobs, sql, superuser_connection
+from system.testing import clear_jobs, run_jobs, sql
 from transactions.testing import complete_sale
 
 pytestmark = pytest.mark.django_db
@@ -140,20 +140,16 @@ def test_the_statements_page_lists_this_databases_statements(superuser_client, m
 
 
 @pytest.fixture
-def without_pg_stat_statements(db):
+def without_pg_stat_statements(db, superuser):
     """The test database without pg_stat_statements for the test: only a superuser may drop and create it again
-    (and grant its reset again, as loyalty_site/embedded_db.py does)."""
-    with superuser_connection() as superuser:
-        grantees = superuser.execute(
-            "SELECT string_agg(quote_ident(rolname), ', ') FROM pg_roles WHERE rolname IN (%s, %s)",
-            [embedded_db.OWNER, embedded_db.APP],
-        ).fetchone()[0]
-        superuser.execute("DROP EXTENSION pg_stat_statements")
-        try:
-            yield
-        finally:
-            superuser.execute("CREATE EXTENSION pg_stat_statements")
-            superuser.execute(f"GRANT EXECUTE ON FUNCTION pg_stat_statements_reset TO {grantees}")
+    (and grant its reset again to the owner and the runtime role, as loyalty_site/embedded_db.py does)."""
+    [(owner,)] = sql("SELECT current_user")
+    superuser.execute("DROP EXTENSION pg_stat_statements")
+    yield
+    superuser.execute("CREATE EXTENSION pg_stat_statements")
+    superuser.execute(
+        f'GRANT EXECUTE ON FUNCTION pg_stat_statements_reset TO "{owner}", "{settings.DATABASE_RUNTIME_ROLE}"'
+    )
 
 
 def test_without_the_extension_the_statements_page_says_what_to_do(superuser_client, without_pg_stat_statements):
@@ -303,17 +299,15 @@ def test_the_reset_button_empties_the_statement_statistics_and_is_recorded(super
 
 
 @pytest.fixture
-def probe_role(db):
+def probe_role(db, superuser):
     """A role that may read the statistics and record an action, not reset them; the owner may SET ROLE to it."""
-    with superuser_connection() as superuser:
-        superuser.execute("CREATE ROLE monitoring_probe IN ROLE pg_read_all_stats")
-        superuser.execute(f"GRANT monitoring_probe TO {embedded_db.OWNER}")
-        superuser.execute("GRANT SELECT, INSERT ON database_actions TO monitoring_probe")
-        try:
-            yield "monitoring_probe"
-        finally:
-            superuser.execute("DROP OWNED BY monitoring_probe")
-            superuser.execute("DROP ROLE monitoring_probe")
+    [(owner,)] = sql("SELECT current_user")
+    superuser.execute("CREATE ROLE monitoring_probe IN ROLE pg_read_all_stats")
+    superuser.execute(f'GRANT monitoring_probe TO "{owner}"')
+    superuser.execute("GRANT SELECT, INSERT ON database_actions TO monitoring_probe")
+    yield "monitoring_probe"
+    superuser.execute("DROP OWNED BY monitoring_probe")
+    superuser.execute("DROP ROLE monitoring_probe")
 
 
 def test_a_reset_the_role_may_not_make_is_recorded_as_refused(probe_role):
