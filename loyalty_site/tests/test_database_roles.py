@@ -19,6 +19,7 @@ from customers.services import customer_erase
 from customers.tests.factories import CustomerFactory
 from loyalty.models import CustomerLoyaltyAccount, PointsTransaction
 from loyalty.services import points_adjust, points_expire
+from operations import jobs
 from system.db_roles import APPEND_ONLY
 from system.models import AuditLog, QRScanLog
 from system.testing import sql
@@ -173,8 +174,8 @@ def test_every_append_only_table_has_its_truncate_guard(db, table):
 
 
 def test_the_runtime_role_runs_the_apps_write_paths(program, customer, staff):
-    """A sale, a refund, a redemption, an adjustment, a scan taking its sale, expiry, a merge, an erasure and the
-    deletion of archived log rows: each through the triggers, as the runtime role."""
+    """A sale, a refund, a redemption, an adjustment, a scan taking its sale, expiry, a merge, an erasure, a job
+    queued and the deletion of archived log rows: each through the triggers, as the runtime role."""
     owner = staff["owner"]
     merchant = program.merchant
     with runtime_role():
@@ -198,6 +199,7 @@ def test_the_runtime_role_runs_the_apps_write_paths(program, customer, staff):
         complete_sale(merchant=merchant, customer=other, amount="10.00")
         customers_merge(source=other, target=customer, acting_user=None)
         customer_erase(customer=customer, acting_user=owner, reason="asked to be forgotten")
+        job_id = jobs.expire_points.defer(timestamp=0)
         old = AuditLog.objects.create(
             table_name="customers",
             record_id=customer.pk,
@@ -209,6 +211,9 @@ def test_the_runtime_role_runs_the_apps_write_paths(program, customer, staff):
         PointsTransaction.objects.filter(customer_loyalty_account=account).values_list("points_change", flat=True)
     )
     assert QRScanLog.objects.get(pk=scan.log.pk).sale_id == sale.pk
+    assert sql("SELECT task_name, status FROM procrastinate_jobs WHERE id = %s", [job_id]) == [
+        ("operations.expire_points", "todo")
+    ]
     with runtime_role():
         removed = sql(
             "SELECT delete_archived_rows('audit_logs', %s, interval '365 days', 'audit_logs.2025-11.001.csv.gz')",
