@@ -3,7 +3,7 @@
 They connect as the owner role: pytest-django creates the test database and migrates it, and the transactional
 tests empty the tables with TRUNCATE, which the append-only tables' guard lets through only in a test database
 and only with loyalty.allow_truncate on (system/sql/forbid_truncate.sql). The runtime role's refusals are tested
-on a connection of its own (loyalty_site/tests/test_database_roles.py).
+by switching to it (SET ROLE) inside a test (loyalty_site/tests/test_database_roles.py).
 """
 
 from .base import *  # noqa: F403
