@@ -71,3 +71,17 @@ def as_role(client, staff):
         return client
 
     return login
+
+
+@pytest.fixture
+def superuser():
+    """An autocommit connection to the test database as the embedded server's superuser, for what the owner role
+    the tests run as may not do (drop an extension, create a role). What it changes stays: undo it."""
+    import psycopg
+    from django.db import connection
+
+    from loyalty_site import embedded_db
+
+    server = embedded_db.ensure_server(connection.settings_dict["DATA_DIR"])
+    with psycopg.connect(**server.login(), dbname=connection.settings_dict["NAME"], autocommit=True) as conn:
+        yield conn

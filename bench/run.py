@@ -232,7 +232,7 @@ def rewrite_seconds(tables) -> float:
                 sql(re.sub(r"INDEX \S+ ON \S+ ", f"INDEX ON bench_copy_{table} ", definition, count=1))
         seconds = time.monotonic() - started
         transaction.set_rollback(True)
-    sql("CHECKPOINT")  # the copies' pages are not left for the measurements after
+    superuser_sql("CHECKPOINT")  # the copies' pages are not left for the measurements after
     return seconds
 
 
@@ -240,12 +240,29 @@ def megabytes(tables) -> float:
     return sql("SELECT sum(pg_total_relation_size(t::regclass)) / 1e6 FROM unnest(%s::text[]) t", [list(tables)])[0][0]
 
 
-def fresh_database(server) -> None:
+def superuser_sql(query: str, dbname: str = "loyalty") -> None:
+    """A statement only the server's superuser may run (the bench's own process is the owner role)."""
     import psycopg
 
-    with psycopg.connect(host=server.host, port=server.port, user=server.user, dbname="postgres", autocommit=True) as c:
-        c.execute("DROP DATABASE IF EXISTS loyalty WITH (FORCE)")
-        c.execute("CREATE DATABASE loyalty")
+    from loyalty_site import embedded_db
+
+    server = embedded_db.ensure_server(Path(os.environ["LOYALTY_DATA_DIR"]))
+    with psycopg.connect(**server.login(), dbname=dbname, autocommit=True) as conn:
+        conn.execute(query)
+
+
+def fresh_database(server) -> None:
+    from loyalty_site import embedded_db
+
+    superuser_sql("DROP DATABASE IF EXISTS loyalty WITH (FORCE)", dbname="postgres")
+    superuser_sql(f"CREATE DATABASE loyalty OWNER {embedded_db.OWNER}", dbname="postgres")
+
+
+def pg_login(server, role: str) -> tuple[list, dict]:
+    """pgbench's arguments and environment to connect to the bench's database as `role`."""
+    login = server.login(role)
+    arguments = ["-h", server.host, "-p", server.port, "-U", role, "loyalty"]
+    return arguments, {**os.environ, "PGPASSWORD": login["password"]}
 
 
 def sql(query: str, params=None) -> list:
@@ -261,8 +278,11 @@ def pgbench(server, script: Path, *, clients: int, seconds: int, variables: dict
     prefix = workdir / f"pgbench-{time.monotonic_ns()}"
     command = [pg_bin("pgbench"), "-n", "-M", "prepared", "-c", clients, "-j", 2, "-T", seconds, "-f", script]
     command += [f"-D{k}={v}" for k, v in variables.items()]
-    command += ["-l", f"--log-prefix={prefix}", "-h", server.host, "-p", server.port, "-U", server.user, "loyalty"]
-    result = run(command, env=os.environ.copy(), timeout=seconds + 120, what=f"pgbench {script.name}")
+    from loyalty_site import embedded_db
+
+    arguments, environment = pg_login(server, embedded_db.APP)  # as the app connects: the runtime role
+    command += ["-l", f"--log-prefix={prefix}", *arguments]
+    result = run(command, env=environment, timeout=seconds + 120, what=f"pgbench {script.name}")
     tps = float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", result.stdout).group(1))
     count = int(re.search(r"number of transactions actually processed: (\d+)", result.stdout).group(1))
     failed = re.search(r"number of failed transactions: (\d+)", result.stdout)
@@ -503,6 +523,7 @@ def ratio(a: float, b: float) -> float | None:
 
 def measure(sizes: dict, env: dict, workdir: Path, server) -> dict:
     from demo.management.commands.seed_demo import LOADED_TABLES
+    from loyalty_site import embedded_db
 
     results: dict = {}
     log("migrating a fresh database")
@@ -523,7 +544,8 @@ def measure(sizes: dict, env: dict, workdir: Path, server) -> dict:
     log(f"pgbench -i -s {sizes['pgbench_scale']}")
     started = time.monotonic()
     init = [pg_bin("pgbench"), "-i", "-q", "-s", sizes["pgbench_scale"]]
-    run(init + ["-h", server.host, "-p", server.port, "-U", server.user, "loyalty"], env=env, timeout=600, what="init")
+    arguments, environment = pg_login(server, embedded_db.OWNER)  # pgbench -i creates its tables
+    run(init + arguments, env={**env, "PGPASSWORD": environment["PGPASSWORD"]}, timeout=600, what="init")
     init_seconds = time.monotonic() - started
     log("the floor of any loader: seed_demo's rows and indexes written again")
     floor_seconds = rewrite_seconds(LOADED_TABLES)
@@ -740,8 +762,12 @@ def main(argv: list[str] | None = None) -> int:
         "SESSION_IDLE_MINUTES": "720",  # the owners' sessions are made before the counter's runs, used after
     }
     env.pop("DATABASE_URL", None)
+    # gunicorn and the worker connect as the runtime role; manage.py migrate and seed_demo as the owner by
+    # themselves; this process, which makes the bench's own tables, as the owner.
+    env.pop("LOYALTY_DB_ROLE", None)
     os.environ.update(env)
     os.environ.pop("DATABASE_URL", None)
+    os.environ["LOYALTY_DB_ROLE"] = "owner"
     sys.path.insert(0, str(ROOT))
     import django
 

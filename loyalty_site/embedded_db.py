@@ -9,6 +9,14 @@ It loads pg_stat_statements, logs statements slower than LOYALTY_SLOW_STATEMENT_
 and archives its WAL into `.data/wal-archive` for point-in-time recovery (operations/backups.py).
 A cluster of an older major version (pgserver's PostgreSQL 16) is upgraded with pg_upgrade when that
 version's binaries are on the machine, else kept aside with a message saying how to bring it back.
+
+Logins need a password (scram-sha-256). Besides the superuser `postgres` (the server's own
+administration), every start makes sure of three roles (docs/architecture.md "Database roles"):
+`loyalty_owner` owns the databases and what the migrations make, `loyalty_app` is the runtime role
+of the web app and the worker, `loyalty_backup` takes the base backups (REPLICATION). Their random
+passwords are kept in `<data dir>/pg-passwords.json` (mode 0600). A cluster made before with trust
+logins is converted at its next start, keeping its data: passwords set, pg_hba.conf rewritten, the
+app's objects handed from `postgres` to `loyalty_owner`.
 """
 
 from __future__ import annotations
@@ -19,15 +27,17 @@ import functools
 import glob
 import hashlib
 import importlib.util
+import json
 import os
 import pwd
 import re
+import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -38,6 +48,21 @@ SUPERUSER = "postgres"
 # clusters made before keep their owner).
 SERVICE_USER = "pgserver"
 CONFIG_FILE = "loyalty.conf"  # written at every start, included by postgresql.conf
+PASSWORDS_FILE = "pg-passwords.json"  # beside the cluster: each role's password, mode 0600
+OWNER, APP, BACKUP = "loyalty_owner", "loyalty_app", "loyalty_backup"
+# The roles, their attributes and the roles they are members of. Both the owner and the runtime role may
+# read the server's statistics and settings (pg_monitor: the Database page, pgstattuple's bloat figures); the
+# runtime role may also ANALYZE and REINDEX (pg_maintain: maintenance) and cancel or end another role's
+# query (pg_signal_backend, not a superuser's: the Database page), but owns nothing and may create nothing.
+# The owner is a member of the runtime role: the tests SET ROLE to it to prove its refusals.
+ROLES = {
+    OWNER: ("LOGIN CREATEDB", ["pg_monitor", APP]),
+    APP: ("LOGIN", ["pg_monitor", "pg_maintain", "pg_signal_backend"]),
+    BACKUP: ("LOGIN REPLICATION", []),
+}
+# Extensions the app uses, created by the superuser in template1 (so every new database has them) and in
+# the app's database: the owner role may not create them.
+EXTENSIONS = ("pg_stat_statements", "pgstattuple")
 
 
 class EmbeddedDatabaseError(RuntimeError):
@@ -49,6 +74,15 @@ class Server:
     host: str  # the socket directory
     port: str
     user: str = SUPERUSER
+    passwords: dict = field(default_factory=dict, compare=False, repr=False)  # role -> password
+
+    @property
+    def password(self) -> str:
+        return self.passwords.get(self.user, "")
+
+    def login(self, role: str = SUPERUSER) -> dict:
+        """psycopg's keywords to connect as `role` (host, port, user, password)."""
+        return {"host": self.host, "port": self.port, "user": role, "password": self.passwords.get(role, "")}
 
 
 _servers: dict[Path, Server] = {}
@@ -91,9 +125,10 @@ def ensure_server(
     with _file_lock(data_dir / ".lock"):
         bindir = bin_dir()
         pgdata = cluster_dir(data_dir)
-        _upgrade_if_older(pgdata, bindir)
-        server = _start(pgdata, bindir, wal_archive_dir(data_dir) if archive else None)
-        _create_database(server, database)
+        passwords = _passwords(data_dir)
+        _upgrade_if_older(pgdata, bindir, passwords)
+        server = _start(pgdata, bindir, wal_archive_dir(data_dir) if archive else None, passwords)
+        _prepare(server, pgdata, database)
     _servers[data_dir] = server
     return server
 
@@ -164,28 +199,38 @@ def major_version(bindir: Path) -> int:
 # starting ------------------------------------------------------------------------------------
 
 
-def _start(pgdata: Path, bindir: Path, archive_dir: Path | None) -> Server:
+def _start(pgdata: Path, bindir: Path, archive_dir: Path | None, passwords: dict | None = None) -> Server:
     user = _run_as()
     socket_dir = _socket_dir(pgdata)
+    passwords = passwords if passwords is not None else _passwords(pgdata.parent)
     if not (pgdata / "PG_VERSION").exists():
-        _initdb(bindir, pgdata, user)
+        _initdb(bindir, pgdata, user, password=passwords[SUPERUSER])
     if not _is_running(bindir, pgdata, user):
         _hand_over(socket_dir, user)
         if archive_dir is not None:
             _hand_over(archive_dir, user)
         _write_config(pgdata, bindir, socket_dir, archive_dir)
         _run([bindir / "pg_ctl", "-D", pgdata, "-l", pgdata / "server.log", "-w", "-t", "60", "start"], user)
-    return Server(host=_socket_of(pgdata), port=_port_of(pgdata))
+    return Server(host=_socket_of(pgdata), port=_port_of(pgdata), passwords=passwords)
 
 
-def _initdb(bindir: Path, pgdata: Path, user: str | None, *extra: str) -> None:
+def _initdb(bindir: Path, pgdata: Path, user: str | None, *extra: str, password: str | None = None) -> None:
+    """A new cluster: scram-sha-256 logins with `password` for the superuser; trust without one (the new
+    cluster of a pg_upgrade, which connects to it without a password, converted at its first start)."""
     pgdata.mkdir(parents=True, exist_ok=True)
     _hand_over(pgdata, user)
-    _run(
-        [bindir / "initdb", "-D", pgdata, "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8", "--no-instructions"]
-        + list(extra),
-        user,
-    )
+    command = [bindir / "initdb", "-D", pgdata, "-U", SUPERUSER, "--encoding=UTF8", "--no-instructions"]
+    if password is None:
+        _run([*command, "--auth=trust", *extra], user)
+        return
+    with tempfile.TemporaryDirectory(prefix="loyalty-initdb-") as work:
+        pwfile = Path(work) / "password"
+        pwfile.write_text(password + "\n")
+        _hand_over(Path(work), user)
+        if user is not None:
+            entry = pwd.getpwnam(user)
+            os.chown(pwfile, entry.pw_uid, entry.pw_gid)
+        _run([*command, "--auth=scram-sha-256", f"--pwfile={pwfile}", *extra], user)
 
 
 def _write_config(pgdata: Path, bindir: Path, socket_dir: Path, archive_dir: Path | None) -> None:
@@ -265,8 +310,8 @@ def _socket_of(pgdata: Path) -> str:
     return lines[4].strip() if len(lines) > 4 and lines[4].strip() else str(_socket_dir(pgdata))
 
 
-def _run(command: list, user: str | None, cwd: Path | None = None) -> None:
-    result = subprocess.run([str(c) for c in command], user=user, capture_output=True, text=True, cwd=cwd)
+def _run(command: list, user: str | None, cwd: Path | None = None, env: dict | None = None) -> None:
+    result = subprocess.run([str(c) for c in command], user=user, capture_output=True, text=True, cwd=cwd, env=env)
     if result.returncode != 0:
         raise EmbeddedDatabaseError(f"{Path(str(command[0])).name} failed:\n{result.stdout}{result.stderr}")
 
@@ -274,7 +319,7 @@ def _run(command: list, user: str | None, cwd: Path | None = None) -> None:
 # upgrading a cluster of an older major version -----------------------------------------------
 
 
-def _upgrade_if_older(pgdata: Path, bindir: Path) -> None:
+def _upgrade_if_older(pgdata: Path, bindir: Path, passwords: dict | None = None) -> None:
     """Upgrade an older cluster in `pgdata` with pg_upgrade, keeping the old one beside it; without the
     old version's binaries, move it aside with a message saying how to bring it back."""
     if not (pgdata / "PG_VERSION").exists():
@@ -311,7 +356,8 @@ def _upgrade_if_older(pgdata: Path, bindir: Path) -> None:
     _hand_over(work, user)
     print(f"Upgrading the PostgreSQL {old} cluster in {pgdata} to PostgreSQL {new} (pg_upgrade)...", file=sys.stderr)
     command = [bindir / "pg_upgrade", "-b", old_bindir, "-B", bindir, "-d", pgdata, "-D", upgrading]
-    _run([*command, "-U", SUPERUSER, "--socketdir", work, "--copy"], user, cwd=work)
+    env = {**os.environ, "PGPASSWORD": (passwords or {}).get(SUPERUSER, "")}  # the old cluster's, if scram
+    _run([*command, "-U", SUPERUSER, "--socketdir", work, "--copy"], user, cwd=work, env=env)
     shutil.rmtree(work, ignore_errors=True)
     pgdata.rename(kept)
     upgrading.rename(pgdata)
@@ -341,25 +387,168 @@ def _output(command: list, user: str | None) -> str:
 # shared --------------------------------------------------------------------------------------
 
 
-def _create_database(server: Server, database: str) -> None:
+def _passwords(data_dir: Path) -> dict:
+    """Each role's password, from `<data_dir>/pg-passwords.json`, made (random, mode 0600) when missing."""
+    path = Path(data_dir) / PASSWORDS_FILE
+    passwords = json.loads(path.read_text()) if path.exists() else {}
+    missing = [role for role in (SUPERUSER, *ROLES) if not passwords.get(role)]
+    if missing:
+        passwords.update({role: secrets.token_urlsafe(24) for role in missing})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".tmp")
+        partial.touch(mode=0o600)
+        partial.chmod(0o600)
+        partial.write_text(json.dumps(passwords, indent=2) + "\n")
+        partial.replace(path)
+    return passwords
+
+
+def _connect(server: Server, dbname: str, role: str = SUPERUSER):
     import psycopg
-    from psycopg import sql
 
     deadline = time.monotonic() + 30
     while True:
         try:
-            conn = psycopg.connect(
-                host=server.host, port=server.port, user=server.user, dbname="postgres", autocommit=True
-            )
-            break
-        except psycopg.OperationalError:
+            return psycopg.connect(**server.login(role), dbname=dbname, autocommit=True)
+        except psycopg.OperationalError as error:
+            if "password authentication failed" in str(error):
+                raise EmbeddedDatabaseError(
+                    f"The embedded PostgreSQL refused {role}'s password from {PASSWORDS_FILE} beside the cluster: "
+                    f"was that file replaced? Bring back the one the cluster was made with. ({error})"
+                ) from error
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
-    with conn:
+
+
+def _prepare(server: Server, pgdata: Path, database: str) -> None:
+    """Passwords instead of trust, the roles, the extensions, `database`, and the app's objects owned by
+    the owner role. Idempotent: a running, converted cluster costs a few catalog reads."""
+    from psycopg import sql
+
+    with _connect(server, "postgres") as conn:
+        if _hba_trusts(pgdata):
+            conn.execute(
+                sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(SUPERUSER), sql.Literal(server.password))
+            )
+        for role, (attributes, _) in ROLES.items():
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
+            if not exists or _hba_trusts(pgdata):
+                verb = "ALTER" if exists else "CREATE"
+                conn.execute(
+                    sql.SQL(f"{verb} ROLE {{}} {attributes} PASSWORD {{}}").format(
+                        sql.Identifier(role), sql.Literal(server.passwords[role])
+                    )
+                )
+        for role, (_, memberships) in ROLES.items():
+            for member_of in memberships:
+                missing = conn.execute(
+                    "SELECT NOT pg_has_role(%s, oid, 'MEMBER') FROM pg_roles WHERE rolname = %s", [role, member_of]
+                ).fetchone()
+                if missing and missing[0]:
+                    conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(member_of), sql.Identifier(role)))
+        # The owner may turn its tables' triggers off anyway (ALTER TABLE ... DISABLE TRIGGER); replication mode
+        # does it for one transaction without locking the table (delete_archived_rows, seed_demo, the tests).
+        if not conn.execute(
+            "SELECT has_parameter_privilege(%s, 'session_replication_role', 'SET')", [OWNER]
+        ).fetchone()[0]:
+            conn.execute(sql.SQL("GRANT SET ON PARAMETER session_replication_role TO {}").format(sql.Identifier(OWNER)))
+        if _hba_trusts(pgdata):
+            _hba_to_scram(pgdata)
+            conn.execute("SELECT pg_reload_conf()")
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
         if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(database), sql.Identifier(OWNER)))
+        # The databases (but the server's own) belong to the owner role, which may then drop a test database.
+        for (name,) in conn.execute(
+            "SELECT datname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba"
+            " WHERE NOT datistemplate AND datname <> 'postgres' AND r.rolsuper"
+        ).fetchall():
+            conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(name), sql.Identifier(OWNER)))
+    for dbname in ("template1", database):
+        with _connect(server, dbname) as conn:
+            _create_extensions(conn)
+            if dbname != "template1":
+                _hand_objects_to_owner(conn)
+
+
+def _create_extensions(conn) -> None:
+    from psycopg import sql
+
+    available = {row[0] for row in conn.execute("SELECT name FROM pg_available_extensions").fetchall()}
+    installed = {row[0] for row in conn.execute("SELECT extname FROM pg_extension").fetchall()}
+    for name in EXTENSIONS:
+        if name in available and name not in installed:
+            conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(name)))
+    # The Database page's button that resets the statement statistics (only a superuser's otherwise)
+    for (function,) in conn.execute(
+        "SELECT oid::regprocedure::text FROM pg_proc WHERE proname = 'pg_stat_statements_reset'"
+        " AND NOT (has_function_privilege(%s, oid, 'EXECUTE') AND has_function_privilege(%s, oid, 'EXECUTE'))",
+        [OWNER, APP],
+    ).fetchall():
+        conn.execute(
+            sql.SQL(f"GRANT EXECUTE ON FUNCTION {function} TO {{}}, {{}}").format(
+                sql.Identifier(OWNER), sql.Identifier(APP)
+            )
+        )
+
+
+# What a superuser owns in the app's schemas, extensions' members aside: (kind, the object's name as SQL).
+# Sequences owned by a table move with it; so do indexes and a table's row type.
+SUPERUSER_OWNED = """
+    WITH mine AS (SELECT oid FROM pg_roles WHERE rolsuper),
+    extension_member AS (SELECT objid FROM pg_depend WHERE deptype = 'e')
+    SELECT 'SCHEMA', quote_ident(n.nspname) FROM pg_namespace n
+     WHERE n.nspowner IN (SELECT oid FROM mine) AND n.nspname NOT LIKE 'pg\\_%'
+       AND n.nspname NOT IN ('public', 'information_schema')
+    UNION ALL
+    SELECT CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE'
+                WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END, c.oid::regclass::text
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relowner IN (SELECT oid FROM mine) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+       AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
+       AND c.oid NOT IN (SELECT objid FROM extension_member)
+       AND NOT (c.relkind = 'S' AND EXISTS (
+           SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0))
+    UNION ALL
+    SELECT 'ROUTINE', p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+     WHERE p.proowner IN (SELECT oid FROM mine) AND p.prokind IN ('f', 'p')
+       AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
+       AND p.oid NOT IN (SELECT objid FROM extension_member)
+    UNION ALL
+    SELECT 'TYPE', t.oid::regtype::text FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+     WHERE t.typowner IN (SELECT oid FROM mine) AND t.typtype IN ('e', 'd', 'r') AND t.typrelid = 0
+       AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
+       AND t.oid NOT IN (SELECT objid FROM extension_member)
+"""
+
+
+def _hand_objects_to_owner(conn) -> None:
+    """A database migrated as the superuser (before the roles): its objects become the owner role's.
+    REASSIGN OWNED cannot move the bootstrap superuser's objects, so each is altered."""
+    from psycopg import sql
+
+    for kind, name in conn.execute(SUPERUSER_OWNED).fetchall():
+        conn.execute(sql.SQL(f"ALTER {kind} {name} OWNER TO {{}}").format(sql.Identifier(OWNER)))
+
+
+def _hba_trusts(pgdata: Path) -> bool:
+    return any(_hba_fields(line)[-1:] == ["trust"] for line in (pgdata / "pg_hba.conf").read_text().splitlines())
+
+
+def _hba_fields(line: str) -> list[str]:
+    return line.split("#", 1)[0].split()
+
+
+def _hba_to_scram(pgdata: Path) -> None:
+    """pg_hba.conf's trust lines (initdb --auth=trust) become scram-sha-256 ones."""
+    path = pgdata / "pg_hba.conf"
+    lines = []
+    for line in path.read_text().splitlines():
+        if _hba_fields(line)[-1:] == ["trust"]:
+            line = re.sub(r"\btrust\b(?=\s*(#.*)?$)", "scram-sha-256", line)
+        lines.append(line)
+    path.write_text("\n".join(lines) + "\n")
 
 
 @contextlib.contextmanager
@@ -379,13 +568,15 @@ def main(argv: list[str]) -> int:
         print(f"PostgreSQL is running: socket {server.host}, port {server.port}, database {DATABASE_NAME}")
     elif command == "stop":
         print("Stopped the embedded PostgreSQL." if stop_server() else "The embedded PostgreSQL was not running.")
-    elif command == "url":
+    elif command == "url":  # the runtime role's; `url loyalty_owner` (or postgres) another's
+        role = argv[2] if len(argv) > 2 else APP
         server = ensure_server()
-        print(f"postgresql://{server.user}@/{DATABASE_NAME}?host={server.host}&port={server.port}")
+        login = server.login(role)
+        print(f"postgresql://{role}:{login['password']}@/{DATABASE_NAME}?host={server.host}&port={server.port}")
     elif command == "bin":
         print(bin_dir())
     else:
-        print("usage: python -m loyalty_site.embedded_db [start|stop|url|bin]", file=sys.stderr)
+        print("usage: python -m loyalty_site.embedded_db [start|stop|url [role]|bin]", file=sys.stderr)
         return 2
     return 0
 

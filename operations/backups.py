@@ -93,6 +93,9 @@ class Place:
 def configured_place() -> Place:
     """The Place the settings describe: the default database, BACKUP_DIR, the WAL archive, the copy."""
     params = connections["default"].get_connection_params()
+    # The embedded server's backups connect as its REPLICATION role; with DATABASE_URL, as that URL's role.
+    if hasattr(connections["default"], "backup_login"):
+        params.update(connections["default"].backup_login())
     server = {key: str(params[key]) for key in ("host", "port", "user", "password", "dbname") if params.get(key)}
     return Place(
         server=server,

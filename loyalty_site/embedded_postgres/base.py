@@ -1,4 +1,8 @@
-"""PostgreSQL backend that starts the embedded server on the first connection."""
+"""PostgreSQL backend that starts the embedded server on the first connection.
+
+It connects as the settings' ROLE ("app": the runtime role loyalty_app, "owner": loyalty_owner; see
+LOYALTY_DB_ROLE in loyalty_site/settings/base.py) with that role's password from the data directory.
+"""
 
 from pathlib import Path
 
@@ -6,10 +10,18 @@ from django.db.backends.postgresql import base
 
 from loyalty_site import embedded_db
 
+ROLE_NAMES = {"app": embedded_db.APP, "owner": embedded_db.OWNER}
+
 
 class DatabaseWrapper(base.DatabaseWrapper):
     def get_connection_params(self):
         server = embedded_db.ensure_server(Path(self.settings_dict["DATA_DIR"]))
         params = super().get_connection_params()
-        params.update(host=server.host, port=server.port, user=server.user)
+        params.update(server.login(ROLE_NAMES[self.settings_dict.get("ROLE", "app")]))
         return params
+
+    def backup_login(self) -> dict:
+        """The user and password base backups connect with (the REPLICATION role)."""
+        server = embedded_db.ensure_server(Path(self.settings_dict["DATA_DIR"]))
+        login = server.login(embedded_db.BACKUP)
+        return {"user": login["user"], "password": login["password"]}

@@ -118,16 +118,30 @@ TEMPLATES = [
 ]
 
 # The database: DATABASE_URL, or the embedded PostgreSQL in .data/ when it is unset.
+# Two roles (docs/architecture.md "Database roles"): the web app and the worker connect as the runtime role,
+# which owns nothing and may not change the schema; migrations and the commands that change the schema connect
+# as the owner role. LOYALTY_DB_ROLE picks one: "app" (the default) or "owner", which manage.py sets for
+# OWNER_COMMANDS and the test settings set. The embedded server has both (loyalty_app, loyalty_owner, with
+# passwords kept in the data directory); with DATABASE_URL (the runtime role's), DATABASE_OWNER_URL is the
+# owner's, and without it every process uses DATABASE_URL's role.
+DB_ROLE = env("LOYALTY_DB_ROLE", default="app")
+if DB_ROLE not in ("app", "owner"):
+    raise ImproperlyConfigured(f"LOYALTY_DB_ROLE must be app or owner, not {DB_ROLE!r}")
 if env("DATABASE_URL", default=""):
-    DATABASES = {"default": env.db("DATABASE_URL")}
+    _owner_url = env("DATABASE_OWNER_URL", default="")
+    DATABASES = {"default": env.db_url_config(_owner_url if DB_ROLE == "owner" and _owner_url else env("DATABASE_URL"))}
+    # The role the migrations grant the runtime privileges to: DATABASE_URL's, when the owner's is another
+    DATABASE_RUNTIME_ROLE = env.db_url_config(env("DATABASE_URL"))["USER"] if _owner_url else ""
 else:
     DATABASES = {
         "default": {
             "ENGINE": "loyalty_site.embedded_postgres",
             "NAME": "loyalty",
             "DATA_DIR": env("LOYALTY_DATA_DIR", default=str(BASE_DIR / ".data")),
+            "ROLE": DB_ROLE,
         }
     }
+    DATABASE_RUNTIME_ROLE = "loyalty_app"
 # Server-side binding lets psycopg prepare what a connection runs again and again (from the 5th run on):
 # the counter's statements are then planned once per connection instead of once per request, which
 # made the counter about a third faster (docs/benchmarks.md). DB_PREPARED=0 turns it off, e.g. behind a

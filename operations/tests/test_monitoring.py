@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.db import OperationalError, connection, connections, transaction
@@ -138,8 +139,20 @@ def test_the_statements_page_lists_this_databases_statements(superuser_client, m
     assert 'No statement contains "no statement says this".' in text
 
 
-def test_without_the_extension_the_statements_page_says_what_to_do(superuser_client):
-    sql("DROP EXTENSION pg_stat_statements")  # rolled back with the test
+@pytest.fixture
+def without_pg_stat_statements(db, superuser):
+    """The test database without pg_stat_statements for the test: only a superuser may drop and create it again
+    (and grant its reset again to the owner and the runtime role, as loyalty_site/embedded_db.py does)."""
+    [(owner,)] = sql("SELECT current_user")
+    superuser.execute("DROP EXTENSION pg_stat_statements")
+    yield
+    superuser.execute("CREATE EXTENSION pg_stat_statements")
+    superuser.execute(
+        f'GRANT EXECUTE ON FUNCTION pg_stat_statements_reset TO "{owner}", "{settings.DATABASE_RUNTIME_ROLE}"'
+    )
+
+
+def test_without_the_extension_the_statements_page_says_what_to_do(superuser_client, without_pg_stat_statements):
     response = superuser_client.get(page("statements"))
     assert response.status_code == 200
     assert "CREATE EXTENSION pg_stat_statements" in response.content.decode()
@@ -285,10 +298,20 @@ def test_the_reset_button_empties_the_statement_statistics_and_is_recorded(super
     assert (record.action, record.succeeded, record.user) == ("reset_statements", True, response.wsgi_request.user)
 
 
-def test_a_reset_the_role_may_not_make_is_recorded_as_refused():
-    sql("CREATE ROLE monitoring_probe")  # rolled back with the test
-    sql("GRANT SELECT, INSERT ON database_actions TO monitoring_probe")
-    sql("SET LOCAL ROLE monitoring_probe")
+@pytest.fixture
+def probe_role(db, superuser):
+    """A role that may read the statistics and record an action, not reset them; the owner may SET ROLE to it."""
+    [(owner,)] = sql("SELECT current_user")
+    superuser.execute("CREATE ROLE monitoring_probe IN ROLE pg_read_all_stats")
+    superuser.execute(f'GRANT monitoring_probe TO "{owner}"')
+    superuser.execute("GRANT SELECT, INSERT ON database_actions TO monitoring_probe")
+    yield "monitoring_probe"
+    superuser.execute("DROP OWNED BY monitoring_probe")
+    superuser.execute("DROP ROLE monitoring_probe")
+
+
+def test_a_reset_the_role_may_not_make_is_recorded_as_refused(probe_role):
+    sql(f"SET LOCAL ROLE {probe_role}")
     assert monitoring.statements_status().ready
     record = monitoring.statements_reset(user=None)
     sql("RESET ROLE")

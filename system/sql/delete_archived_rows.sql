@@ -3,8 +3,10 @@
 -- already written to an archive file. It refuses the whole batch if any of those rows is newer
 -- than the retention passed, deletes them past the logs' append-only triggers, and records what
 -- it removed (table, first and last time, count, file, who) as one audit_logs row per batch.
+-- SECURITY DEFINER: it runs as the tables' owner, which may turn their triggers off; its caller, the
+-- runtime role, may neither DELETE from the logs nor disable a trigger.
 CREATE OR REPLACE FUNCTION delete_archived_rows(log_table text, ids text[], retention interval, archive_file text)
-RETURNS integer LANGUAGE plpgsql AS $$
+RETURNS integer LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     age_column text := CASE log_table
         WHEN 'audit_logs' THEN 'created_at'

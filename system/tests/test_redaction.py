@@ -7,6 +7,7 @@ import uuid
 from types import SimpleNamespace
 
 import pytest
+from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 
 from system.models import QRScanLog
@@ -156,10 +157,8 @@ def test_a_redaction_needs_a_reason(ada, reason):
 
 
 def test_a_role_that_cannot_update_the_audit_log_may_still_redact(ada):
-    """SECURITY DEFINER: the erasure's caller needs EXECUTE only."""
-    sql("CREATE ROLE redact_test_caller NOLOGIN")
-    sql("GRANT USAGE ON SCHEMA public TO redact_test_caller")
-    sql("SET LOCAL ROLE redact_test_caller")
+    """SECURITY DEFINER: the erasure's caller needs EXECUTE only (the runtime role may not UPDATE audit_logs)."""
+    sql(f'SET LOCAL ROLE "{settings.DATABASE_RUNTIME_ROLE}"')
     try:
         with pytest.raises(DatabaseError, match="permission denied"), transaction.atomic():
             sql("UPDATE audit_logs SET new_values = new_values WHERE record_id = %s", [ada.id])
