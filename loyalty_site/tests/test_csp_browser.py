@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -27,6 +28,7 @@ from playwright.sync_api import expect, sync_playwright
 from api.services import api_key_create
 from customers.models import Customer
 from customers.services import card_link_issue
+from loyalty_site import embedded_db
 from loyalty_site.tests.test_browser import CHROMIUM_ARGS, chromium_path
 from loyalty_site.tests.test_counter_browser import video_of
 from merchants.models import Merchant, MerchantStaff, User
@@ -228,9 +230,12 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def production_server(django_db_setup, django_db_blocker, tmp_path_factory):
-    """The base URL of gunicorn in the production profile, serving the test database; one per module."""
+    """The base URL of gunicorn in the production profile, serving the test database as the runtime role (the
+    owner made and migrated it); one per module."""
     with django_db_blocker.unblock():
         params = connection.get_connection_params()
+    data_dir = settings.DATABASES["default"].get("DATA_DIR")  # the embedded server's; else DATABASE_URL's login
+    runtime = embedded_db.ensure_server(Path(data_dir)).login(embedded_db.APP) if data_dir else params
     workdir = tmp_path_factory.mktemp("production")
     env = {
         **os.environ,
@@ -239,16 +244,15 @@ def production_server(django_db_setup, django_db_blocker, tmp_path_factory):
         "SECURE_SSL_REDIRECT": "0",  # plain HTTP on loopback, as make serve
         "STATIC_ROOT": str(workdir / "static"),
         "DATABASE_URL": f"postgres:///{params['dbname']}",  # the test database; libpq takes the rest from PG*
-        "PGHOST": str(params["host"]),
-        "PGPORT": str(params["port"]),
-        "PGUSER": str(params["user"]),
+        "PGHOST": str(runtime["host"]),
+        "PGPORT": str(runtime["port"]),
+        "PGUSER": runtime["user"],
+        "PGPASSWORD": str(runtime.get("password") or ""),
         "DB_POOL": "0",
         "WEB_WORKERS": "2",
         "LOG_LEVEL": "WARNING",
         "PROMETHEUS_MULTIPROC_DIR": str(workdir),
     }
-    if params.get("password"):
-        env["PGPASSWORD"] = str(params["password"])
     env.pop("TEST_DATABASE_NAME", None)
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], env=env, cwd=settings.BASE_DIR, check=True
