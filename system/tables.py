@@ -107,22 +107,32 @@ def csv_lines(table: tables.Table, exclude_columns=(), max_rows: int = 0) -> Ite
     middleware has returned: the active time zone (the merchant's) is taken now and used then.
     """
     zone = timezone.get_current_timezone()
-    data = table.data.data[: max_rows + 1]
+    source = table.data.data
+    data = source[:max_rows]
     if isinstance(data, QuerySet):
         data = data.iterator(chunk_size=EXPORT_CHUNK_SIZE)
     table.data.data = data
     writer = csv.writer(_Line())
 
     def lines():
+        # Every row read is read to the end, so a cut export leaves no server-side cursor open behind it.
         with timezone.override(zone):
-            for number, row in enumerate(table.as_values(exclude_columns=exclude_columns)):
-                if number > max_rows:  # the header is line 0
-                    cut = f"Cut at {max_rows:,} rows: narrow the filters, search or dates to export the rest."
-                    yield writer.writerow([cut])
-                    return
+            written = -1  # the header is not a row
+            for row in table.as_values(exclude_columns=exclude_columns):
                 yield writer.writerow(row)
+                written += 1
+            if written == max_rows and _has_more(source, max_rows):
+                yield writer.writerow(
+                    [f"Cut at {max_rows:,} rows: narrow the filters, search or dates to export the rest."]
+                )
 
     return lines()
+
+
+def _has_more(source, count: int) -> bool:
+    if isinstance(source, QuerySet):
+        return source[count : count + 1].exists()
+    return len(source) > count
 
 
 class MerchantTableMixin(ExportMixin):

@@ -49,6 +49,20 @@ def test_the_export_streams_from_a_server_side_cursor(as_role, merchant, program
     assert sum(1 for _ in stream) == 2999
 
 
+def test_a_cut_export_leaves_no_cursor_open(as_role, merchant, program, settings, monkeypatch):
+    monkeypatch.setattr(tables, "EXPORT_CHUNK_SIZE", 2)  # rows would wait on the server behind a cursor
+    settings.EXPORT_MAX_ROWS = 5
+    add_sales(merchant, 7)
+    client = as_role("owner")
+
+    cut = client.get(reverse("transactions"), {"_export": "csv"})
+    assert cut.getvalue().decode().endswith('to export the rest."\r\n')
+    with connection.cursor() as cursor:  # closed now, in this transaction, not by the garbage collector later
+        cursor.execute("SELECT count(*) FROM pg_cursors WHERE statement ILIKE '%%FROM \"transactions\"%%'")
+        assert cursor.fetchone()[0] == 0
+    assert client.get(reverse("transactions")).status_code == 200
+
+
 def test_memory_does_not_grow_with_the_rows(as_role, merchant, program, monkeypatch):
     monkeypatch.setattr(tables, "EXPORT_CHUNK_SIZE", 50)  # small chunks: eight of them in the small export
     client = as_role("owner")
