@@ -22,6 +22,10 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 # right of X-Forwarded-For (each proxy appends the address it saw); 0: REMOTE_ADDR, X-Forwarded-For ignored.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
+# The project's own apps (docs/architecture.md: their layers).
+PROJECT_APPS = ["loyalty_site", "merchants", "customers", "loyalty", "transactions", "analytics", "system", "api"]
+PROJECT_APPS += ["operations", "demo"]
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -41,16 +45,7 @@ INSTALLED_APPS = [
     "ninja",  # its Swagger UI is then served from its own static files, not a CDN
     "procrastinate.contrib.django",  # background jobs, kept in the same database
     "django_prometheus",
-    "loyalty_site",
-    "merchants",
-    "customers",
-    "loyalty",
-    "transactions",
-    "analytics",
-    "system",
-    "api",
-    "operations",
-    "demo",
+    *PROJECT_APPS,
 ]
 
 MIDDLEWARE = [
@@ -391,20 +386,6 @@ LOGGING = {
         "django.security": {"level": LOG_LEVEL},
         "django.db.backends": {"level": "INFO"},
         "django_guid": {"level": "WARNING"},
-        **{
-            app: {"level": LOG_LEVEL}
-            for app in (
-                "loyalty_site",
-                "merchants",
-                "customers",
-                "loyalty",
-                "transactions",
-                "analytics",
-                "system",
-                "api",
-                "operations",
-                "demo",
-            )
-        },
+        **{app: {"level": LOG_LEVEL} for app in PROJECT_APPS},
     },
 }
