@@ -38,8 +38,10 @@ class SecondFactorMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
+        if request.path_info.startswith("/api/"):  # before request.user: the API's requests load no session
+            return None
         user = request.user
-        if not user.is_authenticated or user.is_verified() or request.path_info.startswith("/api/"):
+        if not user.is_authenticated or user.is_verified():
             return None
         if request.resolver_match.url_name in SECOND_FACTOR_PAGES:
             return None

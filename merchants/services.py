@@ -13,7 +13,7 @@ from merchants.models import Merchant, MerchantStaff, User
 from system.audit import set_acting_user
 from system.mail import queue_email
 from system.models import FraudFlag
-from system.ratelimit import hit
+from system.ratelimit import hits
 
 
 class StaffError(ValueError):
@@ -23,33 +23,24 @@ class StaffError(ValueError):
 def password_reset_limited(*, email: str, address: str | None) -> bool:
     """Too many password reset requests for this email (known or not) or from this address in the last hour
     (each counted, allowed or not)."""
-    limited = hit(
-        scope="reset.email",
-        key=email.strip().lower(),
-        limit=settings.PASSWORD_RESET_PER_EMAIL_PER_HOUR,
+    return hits(
+        scope="reset",
         window_seconds=3600,
+        email=(email.strip().lower(), settings.PASSWORD_RESET_PER_EMAIL_PER_HOUR),
+        address=(address, settings.PASSWORD_RESET_PER_ADDRESS_PER_HOUR),
     )
-    if address:
-        limited |= hit(
-            scope="reset.address", key=address, limit=settings.PASSWORD_RESET_PER_ADDRESS_PER_HOUR, window_seconds=3600
-        )
-    return limited
 
 
 def staff_invite_limited(*, merchant: Merchant, email: str, address: str | None) -> bool:
     """Too many invitations to this email (from any merchant), from this address or by this merchant in the last
     hour (each counted, allowed or not)."""
-    limited = hit(
-        scope="invite.email", key=email.strip().lower(), limit=settings.INVITE_PER_EMAIL_PER_HOUR, window_seconds=3600
+    return hits(
+        scope="invite",
+        window_seconds=3600,
+        email=(email.strip().lower(), settings.INVITE_PER_EMAIL_PER_HOUR),
+        merchant=(str(merchant.pk), settings.INVITE_PER_MERCHANT_PER_HOUR),
+        address=(address, settings.INVITE_PER_ADDRESS_PER_HOUR),
     )
-    limited |= hit(
-        scope="invite.merchant", key=str(merchant.pk), limit=settings.INVITE_PER_MERCHANT_PER_HOUR, window_seconds=3600
-    )
-    if address:
-        limited |= hit(
-            scope="invite.address", key=address, limit=settings.INVITE_PER_ADDRESS_PER_HOUR, window_seconds=3600
-        )
-    return limited
 
 
 def set_password_link(*, user: User, base_url: str) -> str:

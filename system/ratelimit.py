@@ -59,6 +59,18 @@ def hit(*, scope: str, key: str, limit: int, window_seconds: int) -> bool:
     return count > limit
 
 
+def hits(*, scope: str, window_seconds: int, **limits: tuple[str | None, int]) -> bool:
+    """One attempt limited several ways at once, e.g. `hits(scope="reset", window_seconds=3600, email=(email, 3),
+    address=(address, 10))`: a hit of each key (in scope "reset.email", "reset.address"; a None key is skipped),
+    every one counted; True when any is over its limit."""
+    over = [
+        hit(scope=f"{scope}.{name}", key=key, limit=limit, window_seconds=window_seconds)
+        for name, (key, limit) in limits.items()
+        if key
+    ]
+    return any(over)
+
+
 def _checked(scope: str, window_seconds: int | None = None) -> None:
     if not scope or len(scope) > 64:
         raise ValueError("A rate limit's scope is 1 to 64 characters.")

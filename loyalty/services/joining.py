@@ -20,7 +20,7 @@ from customers.services import card_link_issue
 from loyalty.models import CustomerLoyaltyAccount, LoyaltyProgram, PhoneVerification
 from merchants.models import Merchant
 from system.mail import queue_email
-from system.ratelimit import hit
+from system.ratelimit import hits
 from system.settings_store import setting, settings_of
 from system.sms import queue_sms
 
@@ -48,12 +48,13 @@ def join_limited(*, merchant: Merchant | None, address: str | None, contact: str
     per_address, per_contact, per_merchant = settings_of(
         "privacy.join_per_address_per_hour", "privacy.join_per_contact_per_hour", "privacy.join_per_merchant_per_hour"
     )
-    limited = hit(scope="join.contact", key=contact.lower(), limit=per_contact, window_seconds=3600)
-    if address:
-        limited |= hit(scope="join.address", key=address, limit=per_address, window_seconds=3600)
-    if merchant is not None:
-        limited |= hit(scope="join.merchant", key=str(merchant.pk), limit=per_merchant, window_seconds=3600)
-    return limited
+    return hits(
+        scope="join",
+        window_seconds=3600,
+        contact=(contact.lower(), per_contact),
+        address=(address, per_address),
+        merchant=(merchant and str(merchant.pk), per_merchant),
+    )
 
 
 def _phone_code_hmac(phone: str, code: str) -> str:

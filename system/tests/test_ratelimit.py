@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection, transaction
 
-from system.ratelimit import hit, key_digest
+from system.ratelimit import hit, hits, key_digest
 from system.testing import sql
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -87,3 +87,16 @@ def test_concurrent_hits_let_at_most_the_limit_through(in_transaction):
         results = concurrent_hits(24, 5, in_transaction=in_transaction)
         assert results.count(False) == 5
         assert sql("SELECT count(*) FROM rate_limit_hits") == [(24,)]  # every hit recorded, refused ones too
+
+
+def test_hits_counts_every_key_and_refuses_when_any_is_over(db):
+    def attempt(address):
+        return hits(scope="t", window_seconds=60, email=("a@x.test", 2), address=(address, 3))
+
+    assert [attempt("10.0.0.1") for _ in range(3)] == [False, False, True]  # the email's third is over
+    counts = dict(sql("SELECT scope, count(*) FROM rate_limit_hits GROUP BY scope"))
+    assert counts == {"t.email": 3, "t.address": 3}  # a refusal still counted both
+    assert attempt(None) is True and dict(sql("SELECT scope, count(*) FROM rate_limit_hits GROUP BY scope")) == {
+        "t.email": 4,
+        "t.address": 3,  # no address: that limit is skipped
+    }
