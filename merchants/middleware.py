@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from merchants import two_factor
 from merchants.access import active_membership, request_memberships
+from system.urls_util import is_api_request
 
 
 class MerchantTimezoneMiddleware:
@@ -38,7 +39,7 @@ class SecondFactorMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        if request.path_info.startswith("/api/"):  # before request.user: the API's requests load no session
+        if is_api_request(request):  # before request.user: the API's requests load no session
             return None
         user = request.user
         if not user.is_authenticated or user.is_verified():

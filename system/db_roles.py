@@ -3,7 +3,8 @@
 The migrations run as the owner role and own every object; the web app and the worker connect as the runtime
 role (settings.DATABASE_RUNTIME_ROLE), which gets, in the public schema: SELECT, INSERT, UPDATE and DELETE on
 every table, but only SELECT and INSERT on the append-only tables below (plus UPDATE of the columns listed for
-each), and USAGE on the sequences; functions are everyone's to EXECUTE (PostgreSQL's default). It owns
+each), and USAGE on the sequences; functions are everyone's to EXECUTE (PostgreSQL's default), but for the
+SECURITY DEFINER ones, which only the runtime role may call. It owns
 nothing, so it cannot change the schema, TRUNCATE, or disable a trigger. Default privileges give a table made
 later the same until the next `migrate` sets them all again here: this list is the one place that names the
 append-only tables.
@@ -57,6 +58,16 @@ def grant_runtime_privileges(connection) -> bool:
                         sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier(table), app
                     )
                 )
+        # The SECURITY DEFINER functions run as the owner: the runtime role alone may call them, not every role
+        # (PUBLIC's default), e.g. not the backup role.
+        cursor.execute(
+            "SELECT oid::regprocedure::text FROM pg_proc WHERE prosecdef AND pronamespace = 'public'::regnamespace "
+            "AND proowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)"
+        )
+        for (signature,) in cursor.fetchall():
+            function = sql.SQL(signature)  # regprocedure's text: quoted as needed
+            statements.append(sql.SQL("REVOKE EXECUTE ON FUNCTION {} FROM PUBLIC").format(function))
+            statements.append(sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(function, app))
         for statement in statements:
             cursor.execute(statement)
     return True

@@ -19,6 +19,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.views import defaults
 
+from system.urls_util import is_api_request
+
 logger = logging.getLogger(__name__)
 
 CODE = "database_unavailable"
@@ -73,15 +75,11 @@ def close_broken_connections() -> None:
                 logger.debug("pool check failed", exc_info=True)
 
 
-def is_api(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/")
-
-
 def unavailable_response(request: HttpRequest, exc: BaseException) -> HttpResponse:
     """The 503 of a page or of the API (the API's error shape), logged once: Django logs it no more."""
     log_unavailable(request, exc)
     close_broken_connections()
-    if is_api(request):
+    if is_api_request(request):
         response = JsonResponse({"code": CODE, "message": MESSAGE}, status=503)
     else:
         response = HttpResponse(loader.get_template("503.html").render(), status=503)  # no context processors
@@ -111,6 +109,6 @@ def server_error(request: HttpRequest) -> HttpResponse:
     exc = sys.exc_info()[1]
     if is_database_unavailable(exc):
         return unavailable_response(request, exc)
-    if is_api(request):
+    if is_api_request(request):
         return JsonResponse({"code": "internal_error", "message": "Something went wrong on our side."}, status=500)
     return defaults.server_error(request)

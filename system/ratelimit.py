@@ -38,6 +38,11 @@ _COUNT_SQL = """
      WHERE scope = %(scope)s AND key_digest = %(digest)s AND created_at > now() - make_interval(secs => %(window)s)
 """
 
+_RECENT_SQL = """
+    SELECT count(*), max(created_at) FROM rate_limit_hits
+     WHERE scope = %(scope)s AND key_digest = %(digest)s AND created_at > now() - make_interval(secs => %(window)s)
+"""
+
 
 def key_digest(key: str) -> str:
     """What the table keeps of a key: its SHA-256, hex."""
@@ -90,7 +95,7 @@ def recent(*, scope: str, key: str, window_seconds: int) -> tuple[int, datetime 
     _checked(scope, window_seconds)
     params = {"scope": scope, "digest": key_digest(key), "window": window_seconds}
     with connection.cursor() as cursor:
-        cursor.execute(_COUNT_SQL.replace("count(*)", "count(*), max(created_at)"), params)
+        cursor.execute(_RECENT_SQL, params)
         count, latest = cursor.fetchone()
     return count, latest
 

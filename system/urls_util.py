@@ -8,6 +8,11 @@ def site_url(request) -> str:
     return settings.SITE_URL or request.build_absolute_uri("/")
 
 
+def is_api_request(request) -> bool:
+    """A request to the point-of-sale API (/api/): authenticated by its keys, answered in its JSON shape."""
+    return request.path_info.startswith("/api/")
+
+
 def client_ip(request) -> str | None:
     """The address a request came from: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT proxies the address the
     outermost of them saw (X-Forwarded-For, counted from the right: what a client wrote on the left is not

@@ -203,9 +203,14 @@ LOGIN_THROTTLE_WINDOW_MINUTES = env.int("LOGIN_THROTTLE_WINDOW_MINUTES", default
 LOGIN_THROTTLE_MAX_DELAY_SECONDS = env.int("LOGIN_THROTTLE_MAX_DELAY_SECONDS", default=60)
 LOGIN_THROTTLE_FRESH_TRIES = env.int("LOGIN_THROTTLE_FRESH_TRIES", default=10)
 LOGIN_TRUSTED_DEVICE_DAYS = env.int("LOGIN_TRUSTED_DEVICE_DAYS", default=90)
-if not (1 <= LOGIN_THROTTLE_WINDOW_MINUTES <= 1440 and 0 <= LOGIN_THROTTLE_MAX_DELAY_SECONDS <= 86400):
+if not (
+    1 <= LOGIN_THROTTLE_WINDOW_MINUTES <= 1440
+    and 0 <= LOGIN_THROTTLE_MAX_DELAY_SECONDS <= 86400
+    and LOGIN_THROTTLE_FREE_FAILURES >= 1
+):
     raise ImproperlyConfigured(
-        "LOGIN_THROTTLE_WINDOW_MINUTES is 1 to 1440, LOGIN_THROTTLE_MAX_DELAY_SECONDS 0 to 86400"
+        "LOGIN_THROTTLE_WINDOW_MINUTES is 1 to 1440, LOGIN_THROTTLE_MAX_DELAY_SECONDS 0 to 86400, "
+        "LOGIN_THROTTLE_FREE_FAILURES 1 or more"
     )
 # Password reset requests per hour, per client address and per email typed (known or not: the answer is the
 # same, and a refused request sends nothing). Reset links are valid for PASSWORD_RESET_TIMEOUT seconds.

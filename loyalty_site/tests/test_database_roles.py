@@ -152,6 +152,21 @@ def test_the_runtime_role_may_analyze_and_reindex_for_maintenance(db):
     refused("DROP INDEX customers_customer_code_key", "must be owner of index customers_customer_code_key")
 
 
+def test_only_the_runtime_role_may_call_the_functions_that_run_as_the_owner(db):
+    functions = sql(
+        "SELECT oid::regprocedure::text FROM pg_proc WHERE prosecdef AND pronamespace = 'public'::regnamespace"
+    )
+    names = {function.split("(")[0] for (function,) in functions}
+    assert names == {"delete_archived_rows", "merge_customers", "redact_customer_logs"}
+    for (function,) in functions:
+        allowed = sql(
+            "SELECT rolname FROM pg_roles WHERE rolname IN ('loyalty_app', 'loyalty_backup', 'pg_monitor') "
+            "AND has_function_privilege(oid, %s, 'EXECUTE') ORDER BY 1",
+            [function],
+        )
+        assert allowed == [(RUNTIME,)], function
+
+
 @pytest.mark.parametrize("table", APPEND_ONLY)
 def test_the_owner_cannot_truncate_the_append_only_tables(db, table):
     assert (

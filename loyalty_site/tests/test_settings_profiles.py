@@ -137,3 +137,19 @@ def test_the_client_address_behind_trusted_proxies(settings, proxies, meta, expe
     settings.TRUSTED_PROXY_COUNT = proxies
     request = RequestFactory().get("/", **meta)
     assert client_ip(request) == expected
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {"LOGIN_THROTTLE_FREE_FAILURES": "0"},
+        {"LOGIN_THROTTLE_WINDOW_MINUTES": "0"},
+        {"LOGIN_THROTTLE_MAX_DELAY_SECONDS": "-1"},
+    ],
+)
+def test_login_throttle_settings_out_of_range_stop_the_start(setting):
+    result = run_django(
+        "import django; django.setup()", DJANGO_SETTINGS_MODULE="loyalty_site.settings.development", **setting
+    )
+    assert result.returncode != 0
+    assert "LOGIN_THROTTLE_FREE_FAILURES 1 or more" in result.stderr
