@@ -180,7 +180,8 @@ if "replica" in DATABASES:
     }
     DATABASES["replica"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)  # no pool: a down replica fails fast
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
-DATABASE_ROUTERS = ["system.replica.ReplicaRouter"]
+# Only with a replica: the router costs a few microseconds per query, which the counter need not pay.
+DATABASE_ROUTERS = ["system.replica.ReplicaRouter"] if "replica" in DATABASES else []
 DATABASE_REPLICA_MAX_LAG = env.float("DATABASE_REPLICA_MAX_LAG", default=5)
 DATABASE_REPLICA_PIN_SECONDS = env.int("DATABASE_REPLICA_PIN_SECONDS", default=300)
 DATABASE_REPLICA_CHECK_SECONDS = env.float("DATABASE_REPLICA_CHECK_SECONDS", default=1)

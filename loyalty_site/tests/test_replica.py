@@ -11,6 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from django.db import connection, connections
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from analytics.selectors import member_get
@@ -37,11 +38,14 @@ def replica_server(django_db_setup, django_db_blocker):
     }
     configured = connections.configure_settings({"default": connection.settings_dict, replica.REPLICA: settings_dict})
     connections.settings[replica.REPLICA] = configured[replica.REPLICA]
+    routed = override_settings(DATABASE_ROUTERS=["system.replica.ReplicaRouter"])  # as settings/base.py with one
+    routed.enable()
     with superuser(server) as conn:
         conn.execute("SELECT pg_wal_replay_resume()")  # an interrupted run may have left it paused
     with django_db_blocker.unblock():
         wait_replayed(server)
     yield server
+    routed.disable()
     connections[replica.REPLICA].close()
     del connections[replica.REPLICA]
     del connections.settings[replica.REPLICA]
@@ -156,8 +160,6 @@ def test_a_user_who_wrote_reads_the_primary_until_the_replica_has_the_write(
 
     response, _, on_replica = get(owner, reverse("customers"))
     assert on_replica == 0 and points_shown(response, before + 7000)
-
-    from django.test import Client
 
     manager = Client()
     manager.force_login(staff["manager"])  # has not written: reads the replica, without the adjustment
