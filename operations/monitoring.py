@@ -396,7 +396,10 @@ def scrape_figures() -> dict:
                                'name', application_name, 'address', coalesce(client_addr::text, 'local'),
                                'lag_bytes', CASE WHEN NOT pg_is_in_recovery()
                                                  THEN pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) END,
-                               'replay_lag_seconds', extract(epoch FROM replay_lag))), '[]')
+                               -- replay_lag keeps its last value a while after the replica caught up
+                               'replay_lag_seconds', CASE WHEN NOT pg_is_in_recovery()
+                                                           AND replay_lsn >= pg_current_wal_lsn() THEN 0
+                                                          ELSE extract(epoch FROM replay_lag) END)), '[]')
                       FROM pg_stat_replication) AS replicas
               FROM pg_stat_database d
              WHERE d.datname = current_database()

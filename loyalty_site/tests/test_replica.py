@@ -249,3 +249,17 @@ def test_pages_work_from_the_primary_while_the_replica_is_down(replica_server, s
     assert get(client, reverse("home"))[2] > 0
     page = admin_client.get(reverse("admin:operations_database_changelist")).content.decode()
     assert "read from the read replica" in page and embedded_db.REPLICA_NAME in page
+
+
+def test_metrics_report_the_replicas_lag(replica_server, client, merchant, customer):
+    def metric(name):
+        text = client.get("/metrics").content.decode()
+        return float(next(line.split()[-1] for line in text.splitlines() if line.startswith(name + "{")))
+
+    wait_replayed(replica_server)
+    assert metric("loyalty_database_replica_lag_bytes") == 0
+    assert metric("loyalty_database_replica_lag_seconds") == 0  # caught up: not the last lag it had
+    pause(replica_server)
+    complete_sale(merchant=merchant, customer=customer)
+    time.sleep(0.3)  # the replica reports what it replayed at least every wal_receiver_status_interval
+    assert metric("loyalty_database_replica_lag_bytes") > 0
