@@ -130,8 +130,13 @@ class _Checker:
         self.health, self.caught_up_at = None, None
 
     def _check(self) -> Health:
-        now = time.monotonic()
         conn = connections[REPLICA]
+        if conn.connection is not None and not conn.is_usable():
+            _close(conn)  # a kept connection the replica's restart broke: connect again rather than give up
+        return self._ask(conn)
+
+    def _ask(self, conn) -> Health:
+        now = time.monotonic()
         try:
             with conn.cursor() as cursor:
                 cursor.execute(
