@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 NODE_MODULES := node_modules/.installed
 
-.PHONY: run serve worker bench test setup migrate demo browser wrk lint format stop
+.PHONY: run serve worker bench test setup migrate demo browser wrk lint format stop replica replica-stop replica-remove
 
 # The web server and a job worker (operations/launcher.py): Ctrl-C stops both, and either stopping stops the other.
 run: demo
@@ -83,6 +83,18 @@ lint: setup
 format: setup
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
+
+# A streaming replica of the embedded database in .data/pg-replica (README "Read replica"): made once with
+# pg_basebackup -R from a replication slot, then started and stopped like the primary. LOYALTY_REPLICA=1 makes
+# the app read its dashboards, lists and exports from it. replica-remove deletes it and drops its slot.
+replica: setup
+	$(PY) -m loyalty_site.embedded_db replica start
+
+replica-stop: setup
+	$(PY) -m loyalty_site.embedded_db replica stop
+
+replica-remove: setup
+	$(PY) -m loyalty_site.embedded_db replica remove
 
 stop: setup
 	$(PY) -m loyalty_site.embedded_db stop

@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.generic import TemplateView
 from django_tables2 import SingleTableView
@@ -17,9 +18,11 @@ from loyalty import services as loyalty_services
 from loyalty.forms import AdjustmentForm
 from merchants.access import MANAGERS, OWNERS, MerchantRequiredMixin
 from system.codes import mask_code
+from system.replica import replica_reads
 from system.tables import MerchantTableMixin
 
 
+@method_decorator(replica_reads, name="get")
 class MemberListView(MerchantRequiredMixin, MerchantTableMixin, SingleTableView):
     roles = MANAGERS
     template_name = "customers/list.html"

@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.views.generic import TemplateView
 from django_tables2 import SingleTableMixin
 
@@ -10,9 +11,11 @@ from analytics.forms import DateRangeForm
 from analytics.tables import DailyAnalyticsTable
 from merchants.access import MANAGERS, MerchantRequiredMixin
 from merchants.models import MerchantStaff
+from system.replica import replica_reads
 from system.tables import MerchantTableMixin
 
 
+@method_decorator(replica_reads, name="get")
 class HomeView(MerchantRequiredMixin, TemplateView):
     """The dashboard: today, the chosen period (7, 30 or 90 days), charts, the latest sales."""
 
@@ -48,6 +51,7 @@ class HomeView(MerchantRequiredMixin, TemplateView):
         )
 
 
+@method_decorator(replica_reads, name="get")
 class DailyAnalyticsView(MerchantRequiredMixin, MerchantTableMixin, SingleTableMixin, TemplateView):
     roles = MANAGERS
     template_name = "analytics/daily.html"

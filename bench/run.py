@@ -53,6 +53,7 @@ FULL = {
     "race_rounds": 40,
     "page_samples": 7,
     "web_workers": None,  # gunicorn.conf.py's default
+    "replica_rounds": 3,  # of the counter with and without dashboard load (row 7)
 }
 SMOKE = {
     "merchants": 12,
@@ -69,8 +70,10 @@ SMOKE = {
     "race_rounds": 3,
     "page_samples": 2,
     "web_workers": 2,
+    "replica_rounds": 1,
 }
 CLIENTS = 8  # concurrent counter clients, HTTP and pgbench alike
+DASHBOARD_CLIENTS = 2  # owners reloading their dashboards, lists and CSV exports without pause (row 7)
 AWARD_CLIENTS = 32
 QUIET_MERCHANT = "hello@beanthere.demo"  # about 1% of the spread sales: 10,000 of a million
 PAGES = [("dashboard", "/"), ("transactions table", "/transactions/"), ("customer summary", "/customers/")]
@@ -144,9 +147,9 @@ def stop(process: subprocess.Popen, log_file, seconds: int) -> None:
 class WebServer:
     """gunicorn with gunicorn.conf.py, as `make serve` runs it, on a free port of 127.0.0.1."""
 
-    def __init__(self, name: str, env: dict, workdir: Path, workers: int | None):
+    def __init__(self, name: str, env: dict, workdir: Path, workers: int | None, extra: dict | None = None):
         self.name, self.port = name, free_port()
-        self.env = {**env, **SERVERS[name], "WEB_BIND": f"127.0.0.1:{self.port}"}
+        self.env = {**env, **SERVERS.get(name, SERVERS[CHOSEN]), **(extra or {}), "WEB_BIND": f"127.0.0.1:{self.port}"}
         if workers:
             self.env["WEB_WORKERS"] = str(workers)
         self.log_path = workdir / f"gunicorn-{name}.log"
@@ -514,6 +517,110 @@ def pages(server: WebServer, prepared: dict, samples: int) -> dict:
     return out
 
 
+DASHBOARD_PATHS = [path for _, path in PAGES] + ["/analytics/", "/transactions/?_export=csv"]
+
+
+class DashboardLoad:
+    """DASHBOARD_CLIENTS threads, each an owner (busy and quiet merchant in turn) loading the dashboards,
+    lists and a CSV export one after another without pause, for as long as the block runs."""
+
+    def __init__(self, web: WebServer, prepared: dict):
+        self.web, self.owners = web, [prepared["owners"]["busy"], prepared["owners"]["quiet"]]
+        self.pages, self.errors = 0, []
+
+    def __enter__(self) -> DashboardLoad:
+        self.done = threading.Event()
+        self.threads = [threading.Thread(target=self.hammer, args=(i,)) for i in range(DASHBOARD_CLIENTS)]
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def hammer(self, i: int) -> None:
+        n = i
+        while not self.done.is_set() and len(self.errors) < 5:
+            owner, path = self.owners[n % 2], DASHBOARD_PATHS[n // 2 % len(DASHBOARD_PATHS)]
+            n += 1
+            try:
+                status, body = get(self.web.port, path, owner["cookie"])
+            except OSError as error:
+                status, body = 0, str(error).encode()
+            if status != 200:
+                self.errors.append(f"{path}: {status} {body[:200]!r}")
+            self.pages += 1
+
+    def __exit__(self, *exc) -> None:
+        self.done.set()
+        for thread in self.threads:
+            thread.join(timeout=90)
+        if self.errors and exc[0] is None:
+            raise InvariantBroken(f"dashboards on {self.web.name}: {self.errors}")
+
+
+def replica_row(load: CounterLoad, counter_server: WebServer, env: dict, workdir: Path, prepared, sizes) -> dict:
+    """Row 7: the counter (API, CLIENTS tills) alone, and while DASHBOARD_CLIENTS owners hammer the dashboards
+    served by a second app server that reads them from a streaming replica, or from the primary."""
+    from loyalty_site import embedded_db
+
+    data_dir = Path(env["LOYALTY_DATA_DIR"])
+    log("a streaming replica of the bench's database (pg_basebackup -R)")
+    started = time.monotonic()
+    replica = embedded_db.start_replica(data_dir)
+    basebackup_seconds = time.monotonic() - started
+
+    def replica_reads() -> int:
+        with replica_connection(replica) as conn:
+            return conn.execute("SELECT xact_commit FROM pg_stat_database WHERE datname = 'loyalty'").fetchone()[0]
+
+    try:
+        workers = sizes["web_workers"]
+        with (
+            WebServer("dashboards-replica", env, workdir, workers, {"LOYALTY_REPLICA": "1"}) as on_replica,
+            WebServer("dashboards-primary", env, workdir, workers) as on_primary,
+        ):
+            served = {}
+
+            def counter_with(web):
+                def once():
+                    with DashboardLoad(web, prepared) as dashboards:
+                        out = load.slice(counter_server, sizes["seconds"])
+                    served[web.name] = served.get(web.name, 0) + dashboards.pages
+                    return out
+
+                return once
+
+            for web in (on_replica, on_primary):  # each worker's first pages (and the replica's cache) warmed
+                with DashboardLoad(web, prepared):
+                    time.sleep(sizes["warmup_seconds"])
+            before = replica_reads()
+            runs = {"alone": lambda: load.slice(counter_server, sizes["seconds"])}
+            runs |= {"replica": counter_with(on_replica), "primary": counter_with(on_primary)}
+            log(
+                "counter alone, and with dashboards on the replica and on the primary: "
+                f"{sizes['replica_rounds']} rounds"
+            )
+            counter = interleaved(runs, sizes["replica_rounds"])
+            replica_transactions = replica_reads() - before
+    finally:
+        embedded_db.remove_replica(data_dir)
+    seconds = sizes["seconds"] * sizes["replica_rounds"]
+    return {
+        **counter,
+        "ratio": ratio(counter["replica"]["per_second"], counter["alone"]["per_second"]),
+        "primary_ratio": ratio(counter["primary"]["per_second"], counter["alone"]["per_second"]),
+        "dashboard_pages_per_second": {
+            where: round(served.get(f"dashboards-{where}", 0) / seconds, 1) for where in ("replica", "primary")
+        },
+        "replica_transactions": replica_transactions,
+        "basebackup_seconds": round(basebackup_seconds, 1),
+    }
+
+
+def replica_connection(server):
+    import psycopg
+
+    return psycopg.connect(**server.login(), dbname="postgres", autocommit=True)
+
+
 # the run ---------------------------------------------------------------------------------------
 
 
@@ -598,6 +705,7 @@ def measure(sizes: dict, env: dict, workdir: Path, server) -> dict:
         results["races"] = race(servers[CHOSEN].port, prepared["race"], sizes["race_rounds"])
         log("dashboard pages, busy and quiet merchant in turn")
         results["pages"] = pages(servers[CHOSEN], prepared, sizes["page_samples"])
+        results["replica"] = replica_row(load, servers[CHOSEN], env, workdir, prepared, sizes)
     raw, chosen = counter.pop("pgbench"), counter["api"]
     results["counter"] = {
         "http": counter,
@@ -714,6 +822,14 @@ def table(results: dict) -> str:
     rows.append(
         ("6c. the floor / pgbench -i, per row", d["rewrite_ratio"], "", "what any loader of these tables costs")
     )  # fmt: skip
+    r = results["replica"]
+    rows.append(
+        ("7. counter with dashboards on a replica / alone", r["ratio"], ">= 0.9",
+         f"{r['replica']['per_second']:.1f} vs {r['alone']['per_second']:.1f}/s alone; dashboards on the primary "
+         f"{r['primary']['per_second']:.1f}/s (ratio {r['primary_ratio']}); {DASHBOARD_CLIENTS} owners loaded "
+         f"{r['dashboard_pages_per_second']['replica']} vs {r['dashboard_pages_per_second']['primary']} pages/s; "
+         f"one machine for both servers")
+    )  # fmt: skip
     width = max(len(r[0]) for r in rows)
     lines = [f"{'row':<{width}}  {'ratio':>7}  {'target':<7}  measured", "-" * (width + 60)]
     lines += [f"{r[0]:<{width}}  {r[1] if r[1] is not None else 'n/a':>7}  {r[2]:<7}  {r[3]}" for r in rows]
@@ -738,6 +854,8 @@ def broken(results: dict) -> list[str]:
     if inv["check_ledger"] != "passed":
         problems.append(f"check_ledger: {inv['check_ledger']}")
     problems += [f"derived figures: {error}" for error in inv["derived_state"]]
+    if not results["replica"]["replica_transactions"]:
+        problems.append("the dashboards of row 7 did not read from the replica")
     return problems
 
 
@@ -787,6 +905,7 @@ def main(argv: list[str] | None = None) -> int:
         from django.db import connections
 
         connections.close_all()
+        embedded_db.remove_replica(data_dir)  # row 7's, if a failure left it
         embedded_db.stop_server(data_dir)
         log("stopped the bench's PostgreSQL")
     results["meta"] = {

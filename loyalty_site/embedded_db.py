@@ -233,7 +233,9 @@ def _initdb(bindir: Path, pgdata: Path, user: str | None, *extra: str, password:
         _run([*command, "--auth=scram-sha-256", f"--pwfile={pwfile}", *extra], user)
 
 
-def _write_config(pgdata: Path, bindir: Path, socket_dir: Path, archive_dir: Path | None) -> None:
+def _write_config(
+    pgdata: Path, bindir: Path, socket_dir: Path, archive_dir: Path | None, extra: dict | None = None
+) -> None:
     """The settings of the embedded server, rewritten at every start (postgresql.conf includes them)."""
     libraries = _libraries(bindir)
     lines = {
@@ -242,6 +244,10 @@ def _write_config(pgdata: Path, bindir: Path, socket_dir: Path, archive_dir: Pat
         "shared_preload_libraries": "pg_stat_statements" if "pg_stat_statements" in libraries else "",
         "log_min_duration_statement": os.environ.get("LOYALTY_SLOW_STATEMENT_MS", "500"),
         "wal_level": "replica",
+        # A replication slot keeps the WAL its replica has not received; a replica gone for good (its slot
+        # forgotten) may not fill the disk with it: past this much, the slot is given up.
+        "max_slot_wal_keep_size": os.environ.get("LOYALTY_MAX_SLOT_WAL_KEEP", "4GB"),
+        **(extra or {}),
     }
     if major_version(bindir) >= 17:
         lines["summarize_wal"] = "on"  # what pg_basebackup --incremental needs
@@ -382,6 +388,116 @@ def find_binaries_of(major: int) -> Path | None:
 def _output(command: list, user: str | None) -> str:
     result = subprocess.run([str(c) for c in command], user=user, capture_output=True, text=True)
     return result.stdout
+
+
+# a streaming replica ---------------------------------------------------------------------------
+
+REPLICA_DIR = "pg-replica"  # beside the primary's cluster, in the same data directory
+REPLICA_SLOT = "loyalty_replica"  # the physical replication slot the primary keeps the replica's WAL in
+REPLICA_NAME = "loyalty_replica"  # its application_name in the primary's pg_stat_replication
+# The replica's own settings. hot_standby_feedback: the primary's vacuum keeps the rows a replica query
+# still reads, so the dashboards' queries (and a CSV export, up to 30 s) are not cancelled by replay
+# conflicts; the price is the primary's vacuum waiting for those queries, as if they ran on the primary.
+REPLICA_SETTINGS = {"hot_standby": "on", "hot_standby_feedback": "on"}
+
+
+def replica_dir(data_dir: Path = DEFAULT_DATA_DIR) -> Path:
+    """Where the replica of `data_dir`'s server keeps its cluster."""
+    return Path(data_dir).resolve() / REPLICA_DIR
+
+
+def replica_server(data_dir: Path = DEFAULT_DATA_DIR) -> Server:
+    """Where the replica of `data_dir` listens (whether it runs or not): its own socket directory, the
+    primary's passwords (a base backup copies the roles)."""
+    pgdata = replica_dir(data_dir)
+    path = Path(data_dir).resolve() / PASSWORDS_FILE
+    passwords = json.loads(path.read_text()) if path.exists() else {}
+    port = _port_of(pgdata) if (pgdata / "postmaster.pid").exists() else "5432"
+    return Server(host=str(_socket_dir(pgdata)), port=port, passwords=passwords)
+
+
+def replica_running(data_dir: Path = DEFAULT_DATA_DIR) -> bool:
+    pgdata = replica_dir(data_dir)
+    return (pgdata / "PG_VERSION").exists() and _is_running(bin_dir(), pgdata, _run_as())
+
+
+def start_replica(data_dir: Path = DEFAULT_DATA_DIR, database: str = DATABASE_NAME) -> Server:
+    """Start the streaming replica of `data_dir`'s server (started too if it is not running), made first
+    with pg_basebackup -R from a physical replication slot when it does not exist. It never archives WAL."""
+    data_dir = Path(data_dir).resolve()
+    primary = ensure_server(data_dir, database)
+    pgdata, bindir, user = replica_dir(data_dir), bin_dir(), _run_as()
+    with _file_lock(data_dir / ".replica-lock"):
+        if not (pgdata / "PG_VERSION").exists():
+            _make_replica(primary, pgdata, bindir, user)
+        if not _is_running(bindir, pgdata, user):
+            socket_dir = _socket_dir(pgdata)
+            _hand_over(socket_dir, user)
+            _write_config(pgdata, bindir, socket_dir, None, REPLICA_SETTINGS)
+            _run([bindir / "pg_ctl", "-D", pgdata, "-l", pgdata / "server.log", "-w", "-t", "60", "start"], user)
+    return replica_server(data_dir)
+
+
+def _make_replica(primary: Server, pgdata: Path, bindir: Path, user: str | None) -> None:
+    with _connect(primary, "postgres") as conn:
+        if not conn.execute("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", [REPLICA_SLOT]).fetchone():
+            conn.execute("SELECT pg_create_physical_replication_slot(%s)", [REPLICA_SLOT])
+    partial = pgdata.with_name(pgdata.name + "-making")
+    shutil.rmtree(partial, ignore_errors=True)
+    _hand_over(partial, user)
+    partial.chmod(0o700)
+    login = primary.login(BACKUP)
+    command = [bindir / "pg_basebackup", "-D", partial, "-R", "-X", "stream", "-S", REPLICA_SLOT]
+    command += ["--checkpoint=fast", "--no-password", "-d"]
+    command.append(f"host={login['host']} port={login['port']} user={login['user']} application_name={REPLICA_NAME}")
+    _run(command, user, env={**os.environ, "PGPASSWORD": login["password"]})
+    # The primary's socket lock file and log came along (its socket lives in its cluster directory).
+    for copied in [*partial.glob(".s.PGSQL.*"), partial / "server.log"]:
+        copied.unlink(missing_ok=True)
+    partial.rename(pgdata)
+
+
+def stop_replica(data_dir: Path = DEFAULT_DATA_DIR) -> bool:
+    """Stop the replica of `data_dir`; True if it was running. Its slot stays: started again, it catches up."""
+    pgdata = replica_dir(data_dir)
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    _stop(pgdata)
+    return True
+
+
+def remove_replica(data_dir: Path = DEFAULT_DATA_DIR) -> bool:
+    """Stop and delete the replica of `data_dir`, and drop its slot (the primary keeps no WAL for it)."""
+    data_dir = Path(data_dir).resolve()
+    stop_replica(data_dir)
+    pgdata = replica_dir(data_dir)
+    existed = pgdata.exists()
+    shutil.rmtree(pgdata, ignore_errors=True)
+    if (cluster_dir(data_dir) / "postmaster.pid").exists():
+        primary = ensure_server(data_dir)
+        with _connect(primary, "postgres") as conn:
+            conn.execute(
+                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = %s",
+                [REPLICA_SLOT],
+            )
+    return existed
+
+
+def replica_status(data_dir: Path = DEFAULT_DATA_DIR) -> str:
+    if not (replica_dir(data_dir) / "PG_VERSION").exists():
+        return "No replica (make replica makes one)."
+    if not replica_running(data_dir):
+        return f"The replica in {replica_dir(data_dir)} is stopped."
+    server = replica_server(data_dir)
+    with _connect(server, "postgres") as conn:
+        status, lag = conn.execute(
+            "SELECT (SELECT status FROM pg_stat_wal_receiver),"
+            " pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())"
+        ).fetchone()
+    return (
+        f"The replica is running: socket {server.host}, port {server.port}; its WAL receiver is "
+        f"{status or 'not running'}, {lag or 0} bytes received but not replayed."
+    )
 
 
 # shared --------------------------------------------------------------------------------------
@@ -567,7 +683,23 @@ def main(argv: list[str]) -> int:
         server = ensure_server()
         print(f"PostgreSQL is running: socket {server.host}, port {server.port}, database {DATABASE_NAME}")
     elif command == "stop":
+        if stop_replica():
+            print("Stopped the replica.")
         print("Stopped the embedded PostgreSQL." if stop_server() else "The embedded PostgreSQL was not running.")
+    elif command == "replica":
+        action = argv[2] if len(argv) > 2 else "start"
+        if action == "start":
+            server = start_replica()
+            print(f"The replica is running: socket {server.host}, port {server.port} (LOYALTY_REPLICA=1 uses it)")
+        elif action == "stop":
+            print("Stopped the replica." if stop_replica() else "The replica was not running.")
+        elif action == "remove":
+            print("Removed the replica and its slot." if remove_replica() else "There was no replica.")
+        elif action == "status":
+            print(replica_status())
+        else:
+            print("usage: python -m loyalty_site.embedded_db replica [start|stop|status|remove]", file=sys.stderr)
+            return 2
     elif command == "url":  # the runtime role's; `url loyalty_owner` (or postgres) another's
         role = argv[2] if len(argv) > 2 else APP
         server = ensure_server()
@@ -576,7 +708,10 @@ def main(argv: list[str]) -> int:
     elif command == "bin":
         print(bin_dir())
     else:
-        print("usage: python -m loyalty_site.embedded_db [start|stop|url [role]|bin]", file=sys.stderr)
+        print(
+            "usage: python -m loyalty_site.embedded_db [start|stop|url [role]|bin|replica start|stop|status|remove]",
+            file=sys.stderr,
+        )
         return 2
     return 0
 

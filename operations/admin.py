@@ -141,13 +141,20 @@ class DatabaseAdmin(admin.ModelAdmin):
             overview[f"{key}_text"] = percent(overview[key])
         replication = monitoring.replication()
         for replica in replication["replicas"]:
-            replica["replay_lag_text"] = age(replica["replay_lag"])
+            for kind in ("write", "flush", "replay"):
+                replica[f"{kind}_lag_text"] = age(replica[f"{kind}_lag"])
+        router = monitoring.replica_router()
         if replication["replaying"]:
             replication["replaying"]["replay_delay_text"] = age(replication["replaying"]["replay_delay"])
         return self._render(
             request,
             "overview",
-            {"overview": overview, "replication": replication, "backups": monitoring.recent_backups()},
+            {
+                "overview": overview,
+                "replication": replication,
+                "router": router,
+                "backups": monitoring.recent_backups(),
+            },
         )
 
     def statements_view(self, request):

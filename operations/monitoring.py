@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -20,6 +21,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 
 from operations import backups
 from operations.models import DatabaseAction, SizeSnapshot
+from system import replica
 
 # An index scanned fewer times than this since the statistics were reset is "rarely used".
 RARELY_USED_SCANS = 50
@@ -308,6 +310,10 @@ def replication(*, using: str = DEFAULT_DB_ALIAS) -> dict:
         """
         SELECT application_name, client_addr::text AS client_addr, state, sync_state,
                sent_lsn::text AS sent_lsn, replay_lsn::text AS replay_lsn,
+               CASE WHEN NOT pg_is_in_recovery() THEN pg_wal_lsn_diff(pg_current_wal_lsn(), write_lsn) END
+                   AS write_lag_bytes,
+               CASE WHEN NOT pg_is_in_recovery() THEN pg_wal_lsn_diff(pg_current_wal_lsn(), flush_lsn) END
+                   AS flush_lag_bytes,
                CASE WHEN NOT pg_is_in_recovery() THEN pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) END
                    AS lag_bytes,
                write_lag, flush_lag, replay_lag, reply_time
@@ -332,11 +338,27 @@ def replication(*, using: str = DEFAULT_DB_ALIAS) -> dict:
             """
             SELECT pg_last_wal_replay_lsn()::text AS replay_lsn,
                    pg_last_xact_replay_timestamp() AS replayed_at,
-                   now() - pg_last_xact_replay_timestamp() AS replay_delay
+                   pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()) AS unreplayed_bytes,
+                   CASE WHEN pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn() THEN interval '0'
+                        ELSE now() - pg_last_xact_replay_timestamp() END AS replay_delay
             """,
             using=using,
         )
     return {"is_replica": is_replica, "replicas": replicas, "slots": slots, "replaying": replaying}
+
+
+def replica_router() -> dict:
+    """Whether this process's dashboards read from the read replica now, and why not (system/replica.py)."""
+    state = replica.health()
+    if state is None:
+        return {"configured": False, "using": False, "reason": "no replica configured (DATABASE_REPLICA_URL)"}
+    return {
+        "configured": True,
+        "using": state.usable,
+        "reason": state.reason,
+        "lag_seconds": state.lag_seconds,
+        "max_lag_seconds": settings.DATABASE_REPLICA_MAX_LAG,
+    }
 
 
 def recent_backups(*, limit: int = 10) -> list:
@@ -364,8 +386,9 @@ def scrape_figures() -> dict:
             SELECT pg_database_size(current_database()) AS size_bytes,
                    d.xact_commit, d.xact_rollback, d.deadlocks, d.blks_hit, d.blks_read,
                    pg_is_in_recovery() AS is_replica,
-                   CASE WHEN pg_is_in_recovery()
-                        THEN extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END AS replay_delay_seconds,
+                   CASE WHEN NOT pg_is_in_recovery() THEN NULL
+                        WHEN pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn() THEN 0
+                        ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END AS replay_delay_seconds,
                    (SELECT coalesce(json_object_agg(state, connections), '{}')
                       FROM (SELECT coalesce(state, backend_type) AS state, count(*) AS connections
                               FROM pg_stat_activity WHERE datname = current_database() GROUP BY 1) s) AS connections,
@@ -373,7 +396,10 @@ def scrape_figures() -> dict:
                                'name', application_name, 'address', coalesce(client_addr::text, 'local'),
                                'lag_bytes', CASE WHEN NOT pg_is_in_recovery()
                                                  THEN pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) END,
-                               'replay_lag_seconds', extract(epoch FROM replay_lag))), '[]')
+                               -- replay_lag keeps its last value a while after the replica caught up
+                               'replay_lag_seconds', CASE WHEN NOT pg_is_in_recovery()
+                                                           AND replay_lsn >= pg_current_wal_lsn() THEN 0
+                                                          ELSE extract(epoch FROM replay_lag) END)), '[]')
                       FROM pg_stat_replication) AS replicas
               FROM pg_stat_database d
              WHERE d.datname = current_database()

@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.shortcuts import redirect
+from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.generic import TemplateView
 from django_filters.views import FilterView
@@ -7,6 +8,7 @@ from django_tables2 import SingleTableMixin
 
 from merchants.access import MANAGERS, MerchantRequiredMixin
 from merchants.models import MerchantStaff
+from system.replica import replica_reads
 from system.tables import MerchantTableMixin
 from transactions import selectors
 from transactions.filters import TransactionFilter
@@ -23,6 +25,7 @@ class CashierTodayMixin:
         return self.membership.role == MerchantStaff.Role.CASHIER
 
 
+@method_decorator(replica_reads, name="get")
 class TransactionListView(MerchantRequiredMixin, CashierTodayMixin, MerchantTableMixin, SingleTableMixin, FilterView):
     template_name = "transactions/list.html"
     table_class = TransactionTable

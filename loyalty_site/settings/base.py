@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "system.replica.ReadYourWritesMiddleware",  # a user who wrote reads the primary until the replica has it
     "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): a second factor was given this session
     "system.middleware.ActingUserMiddleware",
     "merchants.middleware.MerchantTimezoneMiddleware",
@@ -159,6 +160,32 @@ else:
 # gives up after DB_CONNECT_TIMEOUT seconds (libpq waits forever by default on an unreachable host).
 DB_UNAVAILABLE_RETRY_AFTER = env.int("DB_UNAVAILABLE_RETRY_AFTER", default=5)
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", 5))
+
+# A read replica for the dashboards (system/replica.py; README "Read replica"): DATABASE_REPLICA_URL (any
+# streaming replica, the runtime role's login), or LOYALTY_REPLICA=1 for the embedded server's (`make
+# replica`). The dashboards, daily analytics, lists and CSV exports read from it while it lags by at most
+# DATABASE_REPLICA_MAX_LAG seconds; a user who just wrote reads the primary until the replica has their write
+# (a cookie, at most DATABASE_REPLICA_PIN_SECONDS). Each process checks the replica at most once per
+# DATABASE_REPLICA_CHECK_SECONDS, and one that did not answer after DATABASE_REPLICA_RETRY_SECONDS.
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db_url_config(env("DATABASE_REPLICA_URL"))
+elif env.bool("LOYALTY_REPLICA", default=False) and not env("DATABASE_URL", default=""):
+    DATABASES["replica"] = {**DATABASES["default"], "ROLE": "app", "REPLICA": True}
+if "replica" in DATABASES:
+    DATABASES["replica"]["OPTIONS"] = {
+        **{k: v for k, v in DATABASES["default"].get("OPTIONS", {}).items() if k != "pool"},
+        "connect_timeout": env.int("DATABASE_REPLICA_CONNECT_TIMEOUT", 2),
+        # a query waiting on a lock the replay of a TRUNCATE or DDL holds gives up, and the page reads the primary
+        "options": f"-c lock_timeout={env.int('DATABASE_REPLICA_LOCK_TIMEOUT_MS', 2000)}",
+    }
+    DATABASES["replica"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)  # no pool: a down replica fails fast
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+# Only with a replica: the router costs a few microseconds per query, which the counter need not pay.
+DATABASE_ROUTERS = ["system.replica.ReplicaRouter"] if "replica" in DATABASES else []
+DATABASE_REPLICA_MAX_LAG = env.float("DATABASE_REPLICA_MAX_LAG", default=5)
+DATABASE_REPLICA_PIN_SECONDS = env.int("DATABASE_REPLICA_PIN_SECONDS", default=300)
+DATABASE_REPLICA_CHECK_SECONDS = env.float("DATABASE_REPLICA_CHECK_SECONDS", default=1)
+DATABASE_REPLICA_RETRY_SECONDS = env.float("DATABASE_REPLICA_RETRY_SECONDS", default=5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "merchants.User"
