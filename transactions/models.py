@@ -182,7 +182,8 @@ class TransactionItem(UUIDModel):
     transaction = models.ForeignKey(
         Transaction, on_delete=models.CASCADE, related_name="items", db_index=False, db_constraint=False
     )
-    # The sale's merchant, written by the writer of the item: the distribution column of docs/scale-out.md.
+    # The sale's merchant: the distribution column of docs/scale-out.md. The checkout writes it; for a writer
+    # that leaves it out, the trigger transaction_items_set_merchant looks it up.
     merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="+", db_index=False)
     product_name = models.CharField(max_length=200)
     product_sku = models.CharField(max_length=64, blank=True, default="", db_default="")

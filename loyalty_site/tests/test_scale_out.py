@@ -155,6 +155,16 @@ def test_a_sale_writes_its_merchant_on_its_ledger_rows_lots_and_items(merchant, 
     assert sql("SELECT merchant_id FROM transaction_items WHERE transaction_id = %s", [sale.id]) == [(merchant.id,)]
 
 
+def test_a_raw_item_without_merchant_takes_its_sales(merchant, program, customer):
+    sale = complete_sale(merchant=merchant, customer=customer, amount="20.00")
+    [(merchant_id,)] = sql(
+        "INSERT INTO transaction_items (transaction_id, product_name, unit_price) VALUES (%s, 'Tea', 2) "
+        "RETURNING merchant_id",
+        [sale.id],
+    )
+    assert merchant_id == merchant.id
+
+
 def test_a_raw_ledger_row_without_merchant_takes_its_accounts(merchant, program, customer):
     complete_sale(merchant=merchant, customer=customer, amount="20.00")
     account = account_of(customer, merchant)
