@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from loyalty.integrity import ledger_problems
 from loyalty.models import LoyaltyTier, PointsLot, PointsTransaction
 from loyalty.testing import account_of
 from merchants.tests.factories import MerchantFactory
@@ -211,6 +212,25 @@ def test_a_tier_takes_its_programs_merchant_and_refuses_another(merchant, progra
     with pytest.raises(IntegrityError, match="belongs to its program's merchant"), transaction.atomic():
         sql("UPDATE loyalty_tiers SET merchant_id = %s WHERE id = %s", [other.id, tier.id])
     assert sql("SELECT merchant_id FROM loyalty_tiers WHERE id = %s", [tier.id]) == [(merchant.id,)]
+
+
+def test_check_ledger_finds_a_bulk_loaded_ledger_row_of_another_merchant(merchant, program, customer):
+    complete_sale(merchant=merchant, customer=customer, amount="20.00")
+    account = account_of(customer, merchant)
+    other = MerchantFactory()
+    assert ledger_problems() == []
+    with transaction.atomic():
+        sql("SET LOCAL session_replication_role = replica")  # a bulk load: the ledger's trigger is off
+        sql(
+            "INSERT INTO points_transactions (customer_loyalty_account_id, merchant_id, transaction_type, "
+            "points_change, balance_after) VALUES (%s, %s, 'adjust', -5, 15)",
+            [account.id, other.id],
+        )
+        sql("UPDATE customer_loyalty_accounts SET current_points = 15 WHERE id = %s", [account.id])
+        sql("UPDATE points_lots SET remaining = remaining - 5 WHERE customer_loyalty_account_id = %s", [account.id])
+        problems = ledger_problems()
+        transaction.set_rollback(True)
+    assert [problem for _, problem, _ in problems] == ["a ledger row or lot names another merchant than its account's"]
 
 
 def test_a_lots_merchant_cannot_be_changed_by_hand(merchant, program, customer):
