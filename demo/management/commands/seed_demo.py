@@ -789,20 +789,9 @@ class DemoLoader:
         if program:
             LoyaltyTier.objects.bulk_create(
                 [
-                    LoyaltyTier(
-                        program=program,
-                        merchant_id=program.merchant_id,
-                        name="Silver",
-                        min_points=300,
-                        multiplier=Decimal("1.25"),
-                    ),
-                    LoyaltyTier(
-                        program=program,
-                        merchant_id=program.merchant_id,
-                        name="Gold",
-                        min_points=1000,
-                        multiplier=Decimal("1.5"),
-                    ),
+                    # loyalty_tiers_set_merchant gives each its program's merchant
+                    LoyaltyTier(program=program, name="Silver", min_points=300, multiplier=Decimal("1.25")),
+                    LoyaltyTier(program=program, name="Gold", min_points=1000, multiplier=Decimal("1.5")),
                 ]
             )
 
