@@ -128,6 +128,14 @@ LEDGER_CHECKS = {
             OR e.customer_loyalty_account_id <> l.customer_loyalty_account_id
             -- a refund's take-back uses its own sale's lot first
             OR l.remaining > l.points - coalesce(t.points_reversed, 0)""",
+    # The triggers write the account's merchant; a bulk load with the triggers off writes its own.
+    "a ledger row or lot names another merchant than its account's": """
+        SELECT r.customer_loyalty_account_id, format('%s %s names merchant %s', r.kind, r.id, r.merchant_id)
+          FROM (SELECT 'ledger row' AS kind, id, customer_loyalty_account_id, merchant_id FROM points_transactions
+                UNION ALL
+                SELECT 'lot', id, customer_loyalty_account_id, merchant_id FROM points_lots) r
+          JOIN customer_loyalty_accounts a ON a.id = r.customer_loyalty_account_id
+         WHERE r.merchant_id <> a.merchant_id""",
     "points came in without a lot": """
         SELECT e.customer_loyalty_account_id, format('ledger row %s of %s points', e.id, e.points_change)
           FROM points_transactions e

@@ -203,6 +203,11 @@ class PointsTransaction(models.Model):
     customer_loyalty_account = models.ForeignKey(
         CustomerLoyaltyAccount, on_delete=models.PROTECT, related_name="ledger", db_index=False
     )
+    # The account's merchant, set by the ledger's trigger (a writer may leave it out): the distribution column
+    # of docs/scale-out.md. Merchants are never deleted: no index for the protect check.
+    merchant = models.ForeignKey(
+        "merchants.Merchant", on_delete=models.PROTECT, related_name="+", db_index=False, editable=False
+    )
     transaction = models.ForeignKey(
         "transactions.Transaction",
         on_delete=models.PROTECT,
@@ -243,12 +248,12 @@ class PointsTransaction(models.Model):
                 name="points_transactions_sign_matches_type",
             ),
             models.UniqueConstraint(
-                fields=["transaction"],
+                fields=["merchant", "transaction"],
                 condition=models.Q(transaction_type="earn"),
                 name="points_transactions_one_earn_per_transaction",
             ),
             models.UniqueConstraint(
-                fields=["lot"],
+                fields=["merchant", "lot"],
                 condition=models.Q(transaction_type="expire"),
                 name="points_transactions_one_expiry_per_lot",
             ),
@@ -274,6 +279,11 @@ class LoyaltyTier(UUIDModel):
     """A level of a program, reached by points earned in the last 12 months; it multiplies what a sale earns."""
 
     program = models.ForeignKey(LoyaltyProgram, on_delete=models.CASCADE, related_name="tiers", db_index=False)
+    # The program's merchant, filled from the program by the trigger loyalty_tiers_set_merchant when a writer
+    # leaves it out (the admin does): the distribution column of docs/scale-out.md.
+    merchant = models.ForeignKey(
+        "merchants.Merchant", on_delete=models.PROTECT, related_name="+", db_index=False, editable=False
+    )
     name = models.CharField(max_length=40)
     min_points = models.IntegerField("points earned in the last 12 months", default=0, db_default=0)
     multiplier = models.DecimalField(
@@ -303,6 +313,10 @@ class PointsLot(models.Model):
     id = models.UUIDField(primary_key=True, db_default=GenRandomUUID(), editable=False)
     customer_loyalty_account = models.ForeignKey(
         CustomerLoyaltyAccount, on_delete=models.PROTECT, related_name="lots", db_index=False
+    )
+    # The account's merchant, written with the lot by the ledger's trigger: the distribution column.
+    merchant = models.ForeignKey(
+        "merchants.Merchant", on_delete=models.PROTECT, related_name="+", db_index=False, editable=False
     )
     entry = models.OneToOneField(PointsTransaction, on_delete=models.PROTECT, related_name="lot_created")
     points = models.IntegerField()

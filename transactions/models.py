@@ -142,6 +142,8 @@ class Transaction(TimeStampedModel):
                 condition=models.Q(idempotency_key__isnull=False),
                 name="transactions_merchant_idempotency_key",
             ),
+            # The key a line item names its sale by, with the merchant (the primary key of docs/scale-out.md).
+            models.UniqueConstraint(fields=["merchant", "id"], name="transactions_merchant_id_key"),
             models.CheckConstraint(
                 condition=models.Q(completed_at__isnull=False) | ~models.Q(status__in=["completed", "refunded"]),
                 name="transactions_completed_has_time",
@@ -175,7 +177,14 @@ class Transaction(TimeStampedModel):
 
 
 class TransactionItem(UUIDModel):
-    transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="items", db_index=False)
+    # The sale's key is checked together with its merchant: the foreign key (merchant_id, transaction_id) ->
+    # transactions (merchant_id, id) of migration transactions 0011, which Django cannot declare.
+    transaction = models.ForeignKey(
+        Transaction, on_delete=models.CASCADE, related_name="items", db_index=False, db_constraint=False
+    )
+    # The sale's merchant: the distribution column of docs/scale-out.md. The checkout writes it; for a writer
+    # that leaves it out, the trigger transaction_items_set_merchant looks it up.
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="+", db_index=False)
     product_name = models.CharField(max_length=200)
     product_sku = models.CharField(max_length=64, blank=True, default="", db_default="")
     quantity = models.IntegerField(default=1, db_default=1)

@@ -43,7 +43,9 @@ def tier_add(*, merchant: Merchant, acting_user: User, name: str, min_points: in
     set_acting_user(acting_user)
     try:
         with transaction.atomic():
-            return LoyaltyTier.objects.create(program=program, name=name, min_points=min_points, multiplier=multiplier)
+            return LoyaltyTier.objects.create(
+                program=program, merchant=merchant, name=name, min_points=min_points, multiplier=multiplier
+            )
     except IntegrityError as error:
         raise TierError("Each tier needs its own name and its own number of points.") from error
 

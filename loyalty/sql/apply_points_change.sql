@@ -1,6 +1,6 @@
 -- The ledger's trigger: every points_transactions row moves its account's balance and totals
 -- under the customer's lock and keeps the account's lots, so the balance is always the sum of
--- the ledger and the lots hold it.
+-- the ledger and the lots hold it. The row and its lot take the account's merchant.
 CREATE OR REPLACE FUNCTION apply_points_change() RETURNS trigger LANGUAGE plpgsql AS $$
 -- BEFORE INSERT ON points_transactions: move the account by points_change, under the
 -- customer's row lock, record the balance after, and keep the account's lots: a row adding
@@ -54,6 +54,13 @@ BEGIN
             USING ERRCODE = 'foreign_key_violation';
     END IF;
     PERFORM 1 FROM customers WHERE id = account_customer FOR NO KEY UPDATE;
+    -- The row's merchant is its account's: a writer may leave it out, never name another.
+    IF NEW.merchant_id <> account_merchant THEN
+        RAISE EXCEPTION 'a ledger row belongs to its account''s merchant'
+            USING ERRCODE = 'foreign_key_violation',
+                  DETAIL = format('merchant %s, the account''s %s', NEW.merchant_id, account_merchant);
+    END IF;
+    NEW.merchant_id := account_merchant;
     -- Points earned or taken back belong to a sale of this customer at this merchant.
     IF NEW.transaction_type IN ('earn', 'reverse') AND NOT EXISTS (
         SELECT 1 FROM transactions t
@@ -106,8 +113,9 @@ BEGIN
     NEW.created_at := clock_timestamp();  -- the rows of one transaction keep their order
     IF NEW.points_change > 0 THEN
         -- A new lot; what pays back a negative balance is used at once.
-        INSERT INTO points_lots (customer_loyalty_account_id, entry_id, points, remaining, earned_at, expires_at)
-        SELECT NEW.customer_loyalty_account_id, NEW.id, NEW.points_change,
+        INSERT INTO points_lots (customer_loyalty_account_id, merchant_id, entry_id, points, remaining, earned_at,
+                                 expires_at)
+        SELECT NEW.customer_loyalty_account_id, account_merchant, NEW.id, NEW.points_change,
                greatest(NEW.balance_after, 0) - greatest(before_points, 0), NEW.created_at,
                loyalty_lot_expiry(p.points_expiry_days, NEW.created_at)
           FROM (SELECT NULL) one

@@ -29,8 +29,9 @@ LANGUAGE sql AS $$
                                                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS newer
           FROM incoming
     ), written AS (
-        INSERT INTO points_lots (customer_loyalty_account_id, entry_id, points, remaining, earned_at, expires_at)
-        SELECT customer_loyalty_account_id, ranked.id, points_change,
+        INSERT INTO points_lots (customer_loyalty_account_id, merchant_id, entry_id, points, remaining, earned_at,
+                                 expires_at)
+        SELECT customer_loyalty_account_id, ranked.merchant_id, ranked.id, points_change,
                greatest(0, least(open_points, current_points - newer)), ranked.created_at,
                CASE WHEN program.points_expiry_days IS NOT NULL
                     THEN greatest(loyalty_lot_expiry(program.points_expiry_days, ranked.created_at), now() + p_notice)

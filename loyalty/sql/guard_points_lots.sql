@@ -6,10 +6,10 @@ BEGIN
     IF pg_trigger_depth() > 1 THEN
         RETURN coalesce(NEW, OLD);
     END IF;
-    IF TG_OP = 'UPDATE' AND (NEW.id, NEW.customer_loyalty_account_id, NEW.entry_id, NEW.points, NEW.remaining,
-                             NEW.earned_at)
-                          = (OLD.id, OLD.customer_loyalty_account_id, OLD.entry_id, OLD.points, OLD.remaining,
-                             OLD.earned_at) THEN
+    IF TG_OP = 'UPDATE' AND (NEW.id, NEW.customer_loyalty_account_id, NEW.merchant_id, NEW.entry_id, NEW.points,
+                             NEW.remaining, NEW.earned_at)
+                          = (OLD.id, OLD.customer_loyalty_account_id, OLD.merchant_id, OLD.entry_id, OLD.points,
+                             OLD.remaining, OLD.earned_at) THEN
         IF OLD.remaining = 0 AND NEW.expires_at IS DISTINCT FROM OLD.expires_at THEN
             RAISE EXCEPTION 'this lot is used up or expired: its expiry date stays'
                 USING ERRCODE = 'integrity_constraint_violation';

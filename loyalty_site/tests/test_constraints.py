@@ -122,6 +122,7 @@ VALID_ROW: dict[str, Callable[[World], dict]] = {
     "transactions": lambda w: {"merchant_id": w.merchant.id, "customer_id": w.customer.id, "amount": Decimal("5")},
     "transaction_items": lambda w: {
         "transaction_id": w.sale.id,
+        "merchant_id": w.merchant.id,
         "product_name": "Coffee",
         "unit_price": Decimal("2.50"),
     },
@@ -471,6 +472,9 @@ NAMED_BY_THE_ORM_TEST = set()
 # A second expiry of a lot is skipped by the ledger's trigger; the unique index holds behind it
 # (test_a_lot_expires_once_even_behind_the_trigger).
 NAMED_BY_THE_ORM_TEST |= {"points_transactions_one_expiry_per_lot"}
+# (merchant_id, id) of a sale is unique because id is: the key a line item names its sale by, and the primary key
+# on Citus (loyalty_site/tests/test_scale_out.py checks the items' foreign key to it).
+NAMED_BY_THE_ORM_TEST |= {"transactions_merchant_id_key"}
 BEHIND_TRIGGERS_NOT_NULL = {
     "transactions": [
         "currency",
@@ -573,7 +577,12 @@ def test_a_ledger_row_for_a_missing_account_is_refused_by_the_trigger_at_once(wo
 
 
 def test_a_lot_expires_once_even_behind_the_trigger(world):
-    expiry = {"customer_loyalty_account_id": world.account_id, "transaction_type": "expire", "lot_id": world.lot_id}
+    expiry = {
+        "customer_loyalty_account_id": world.account_id,
+        "merchant_id": world.merchant.id,  # with the triggers off, the writer names it
+        "transaction_type": "expire",
+        "lot_id": world.lot_id,
+    }
     with transaction.atomic():
         sql("SET LOCAL session_replication_role = replica")
         insert("points_transactions", {**expiry, "points_change": -10, "balance_after": 50})
@@ -707,7 +716,9 @@ def test_full_clean_refuses_a_second_active_program(program):
 
 
 def test_full_clean_refuses_a_zero_quantity(world):
-    item = TransactionItem(transaction=world.sale, product_name="Coffee", quantity=0, unit_price=Decimal("1"))
+    item = TransactionItem(
+        transaction=world.sale, merchant=world.merchant, product_name="Coffee", quantity=0, unit_price=Decimal("1")
+    )
     assert errors_of(item) == {"__all__": ["The quantity must be at least 1."]}
 
 

@@ -44,10 +44,14 @@ def tables() -> dict[str, list]:
 
 
 # Columns later migrations add, or fill on purpose: the card link's secret stored as its hash (customers 0002),
-# merged and erased customers, what each account shares (loyalty 0010), and the times of those updates.
+# merged and erased customers, what each account shares (loyalty 0010), and the times of those updates; the
+# merchant of the ledger, its lots and the line items (loyalty 0017, transactions 0011: checked on its own).
 CHANGED_ON_PURPOSE = {
     "customers": {"card_token", "card_token_hash", "merged_into_id", "erased_at", "updated_at"},
     "customer_loyalty_accounts": {"shares_email", "shares_phone", "updated_at"},
+    "points_transactions": {"merchant_id"},
+    "points_lots": {"merchant_id"},
+    "transaction_items": {"merchant_id"},
 }
 
 
@@ -118,6 +122,15 @@ def test_a_database_with_sales_upgrades_in_place_with_nothing_lost():
         migrate(latest())
 
         assert without_intended_changes(tables()) == without_intended_changes(before, redact=True)
+        # The merchant filled in: the account's, on every ledger row and lot.
+        for table in ("points_transactions", "points_lots"):
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT count(*), count(*) FILTER (WHERE r.merchant_id = a.merchant_id) FROM {table} r "
+                    "  JOIN customer_loyalty_accounts a ON a.id = r.customer_loyalty_account_id"
+                )
+                total, right = cursor.fetchone()
+                assert total > 0 and right == total, table
         [(token,)] = [(json.loads(t)["card_token"],) for (t,) in before["customers"]]
         with connection.cursor() as cursor:  # the link sent before still opens the card: its hash is stored
             cursor.execute("SELECT card_token_hash FROM customers WHERE id = %s", [customer.pk])

@@ -150,6 +150,7 @@ def checkout_complete(
                 items = TransactionItem.objects.bulk_create(
                     TransactionItem(
                         transaction=sale,
+                        merchant_id=sale.merchant_id,
                         product_name=item.product_name,
                         product_sku=item.product_sku,
                         quantity=item.quantity,

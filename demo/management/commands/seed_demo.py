@@ -545,8 +545,9 @@ class DemoLoader:
             "  FROM seed_sales s WHERE s.status IN ('refunded', 'cancelled') AND s.completed_at IS NOT NULL"
         )
         self.execute(
-            "INSERT INTO transaction_items (id, transaction_id, product_name, product_sku, quantity, unit_price, "
-            " created_at) SELECT gen_random_uuid(), transaction_id, product, sku, quantity, price, "
+            "INSERT INTO transaction_items (id, transaction_id, merchant_id, product_name, product_sku, quantity, "
+            " unit_price, created_at) SELECT gen_random_uuid(), transaction_id, merchant_id, product, sku, quantity, "
+            " price, "
             " coalesce(completed_at, now()) FROM seed_items"
         )
         self.execute(
@@ -597,9 +598,9 @@ class DemoLoader:
         """The ledger rows, and the lots their incoming points opened."""
         entry_id = self.uid("l.kind || l.transaction_id::text")
         self.execute(
-            "INSERT INTO points_transactions (id, customer_loyalty_account_id, transaction_id, transaction_type, "
-            " points_change, balance_after, multiplier, description, created_at) "
-            f"SELECT {entry_id}, l.account_id, l.transaction_id, l.kind, l.change, l.balance_after, "
+            "INSERT INTO points_transactions (id, customer_loyalty_account_id, merchant_id, transaction_id, "
+            " transaction_type, points_change, balance_after, multiplier, description, created_at) "
+            f"SELECT {entry_id}, l.account_id, l.merchant_id, l.transaction_id, l.kind, l.change, l.balance_after, "
             "       CASE WHEN l.kind = 'earn' THEN 1 END, l.description, l.at "
             "  FROM seed_ledger l"
         )
@@ -788,6 +789,7 @@ class DemoLoader:
         if program:
             LoyaltyTier.objects.bulk_create(
                 [
+                    # loyalty_tiers_set_merchant gives each its program's merchant
                     LoyaltyTier(program=program, name="Silver", min_points=300, multiplier=Decimal("1.25")),
                     LoyaltyTier(program=program, name="Gold", min_points=1000, multiplier=Decimal("1.5")),
                 ]
