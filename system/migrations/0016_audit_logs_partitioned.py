@@ -2,8 +2,8 @@
 partitioned one made under the same name with the same columns, constraint and index names (its primary key
 becomes (id, created_at): a partitioned table's unique keys hold the partition key), its month partitions from the
 oldest row's month to three months ahead and a default one made by create_log_partitions (new), the rows copied,
-the old table dropped and the guards installed again. Django's model keeps id as its primary key. Backwards: a
-plain table with the rows again."""
+the old table dropped and the guards installed again. Django's model keeps id as its primary key. Maintenance
+drops a whole archived month through drop_archived_partition (new). Backwards: a plain table with the rows again."""
 
 from django.db import migrations
 
@@ -102,4 +102,10 @@ class Migration(migrations.Migration):
             "system", "create_log_partitions", 1, reverse="DROP FUNCTION create_log_partitions(text, date, integer);"
         ),
         migrations.RunSQL(FORWARDS + TRIGGERS, BACKWARDS + TRIGGERS),
+        install(
+            "system",
+            "drop_archived_partition",
+            1,
+            reverse="DROP FUNCTION drop_archived_partition(text, text, interval, text, bigint);",
+        ),
     ]

@@ -2,7 +2,8 @@
 same columns, foreign keys, constraint and index names, primary key (id, created_at). Its unique sale_id cannot
 stay (a unique key of a partitioned table holds the partition key): qr_scan_sales, filled from the scans that
 took a sale and kept by the trigger qr_scan_logs_one_per_sale, keeps one scan per sale, and sale_id gets a plain
-index. Django's model: sale becomes a ForeignKey with that index. Backwards: a plain table with the rows again
+index. Django's model: sale becomes a ForeignKey with that index. forbid_change names the partitioned table, not
+the partition a refused row is in. Backwards: a plain table with the rows again
 and its unique sale_id."""
 
 import django.db.models.deletion
@@ -188,6 +189,7 @@ class Migration(migrations.Migration):
                 ),
             ],
             database_operations=[
+                install("system", "forbid_change", 2, reverse=1),
                 migrations.RunSQL(FORWARDS + TRIGGERS, BACKWARDS + TRIGGERS),
                 install("system", "qr_scan_logs_take_sale", 1, reverse="DROP FUNCTION qr_scan_logs_take_sale();"),
                 install(

@@ -18,6 +18,8 @@ DECLARE
     made integer := 0;
     has_rows boolean;
     grantee oid;
+    index_name text;
+    parent_index text;
     replica boolean := has_parameter_privilege('session_replication_role', 'SET');
     replication_role text := current_setting('session_replication_role');
 BEGIN
@@ -74,7 +76,9 @@ BEGIN
         month := (month + interval '1 month')::date;
     END LOOP;
 
-    -- The guard and the privileges of every partition (those made now, and any made another way).
+    -- The guard, the index names and the privileges of every partition (those made now, and any made
+    -- another way). An index is named after its parent's, <index>_<partition's suffix>, so a plan says
+    -- which index it read (audit_logs_created_idx_p2026_12).
     FOR part IN
         SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
          WHERE i.inhparent = format('public.%I', log_table)::regclass
@@ -84,6 +88,19 @@ BEGIN
             EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON public.%I FOR EACH STATEMENT '
                            'EXECUTE FUNCTION forbid_truncate()', log_table || '_no_truncate', part);
         END IF;
+        FOR index_name, parent_index IN
+            SELECT ci.relname, pi.relname FROM pg_index x
+              JOIN pg_class ci ON ci.oid = x.indexrelid
+              JOIN pg_inherits ii ON ii.inhrelid = x.indexrelid
+              JOIN pg_class pi ON pi.oid = ii.inhparent
+             WHERE x.indrelid = format('public.%I', part)::regclass
+        LOOP
+            IF index_name <> parent_index || substr(part, length(log_table) + 1)
+               AND length(parent_index || substr(part, length(log_table) + 1)) <= 63 THEN
+                EXECUTE format('ALTER INDEX public.%I RENAME TO %I', index_name,
+                               parent_index || substr(part, length(log_table) + 1));
+            END IF;
+        END LOOP;
         FOR grantee IN
             SELECT DISTINCT a.grantee FROM pg_class c, aclexplode(c.relacl) a
              WHERE c.oid = format('public.%I', part)::regclass AND a.grantee <> c.relowner
