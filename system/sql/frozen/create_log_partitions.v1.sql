@@ -51,7 +51,7 @@ BEGIN
             IF has_rows THEN
                 -- The month's rows leave the default partition for a table that then becomes the month's
                 -- partition, past the append-only triggers (replication mode, or their triggers off).
-                EXECUTE format('CREATE TABLE public.%I (LIKE public.%I INCLUDING DEFAULTS)', part, log_table);
+                EXECUTE format('CREATE TABLE public.%I (LIKE public.%I INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', part, log_table);
                 IF replica THEN
                     PERFORM set_config('session_replication_role', 'replica', true);
                 ELSE
