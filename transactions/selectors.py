@@ -220,22 +220,23 @@ def failed_scans_here(*, merchant: Merchant, since: datetime) -> dict[tuple[str,
     return found
 
 
+def checkout_scans(*, merchant: Merchant, user, scan_id, minutes: int):
+    """The successful scans by `user` here, in the last `minutes`, not used for a sale yet, with that id."""
+    return QRScanLog.objects.filter(
+        pk=scan_id,
+        merchant=merchant,
+        scanned_by=user,
+        scan_result="success",
+        sale=None,
+        created_at__gte=timezone.now() - timedelta(minutes=minutes),
+        created_at__lte=_scans_until(),
+    ).select_related("customer")
+
+
 def scan_for_checkout(*, merchant: Merchant, user, scan_id, minutes: int) -> QRScanLog | None:
     """A successful scan by `user` here, in the last `minutes`, not used for a sale yet."""
     try:
-        return (
-            QRScanLog.objects.filter(
-                pk=scan_id,
-                merchant=merchant,
-                scanned_by=user,
-                scan_result="success",
-                sale=None,
-                created_at__gte=timezone.now() - timedelta(minutes=minutes),
-                created_at__lte=_scans_until(),
-            )
-            .select_related("customer")
-            .first()
-        )
+        return checkout_scans(merchant=merchant, user=user, scan_id=scan_id, minutes=minutes).first()
     except (ValueError, ValidationError):
         return None
 

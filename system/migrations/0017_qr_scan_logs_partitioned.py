@@ -117,7 +117,10 @@ END $$;
 """
 
 
+# The foreign keys are deferred: checked at once, the copied rows leave no pending event, which would stop the
+# indexes and the DROP that follow in the same transaction.
 FORWARDS = f"""
+SET CONSTRAINTS ALL IMMEDIATE;
 {aside("plain", [*INDEX_NAMES, "sale_id_key"])}
 {table(partitioned=True)}
 {INDEXES}
@@ -132,6 +135,7 @@ ANALYZE qr_scan_logs;
 """
 
 BACKWARDS = f"""
+SET CONSTRAINTS ALL IMMEDIATE;
 {aside("parted", [*INDEX_NAMES, "sale_idx"])}
 {table(partitioned=False)}
 INSERT INTO qr_scan_logs ({COLUMNS}) SELECT {COLUMNS} FROM qr_scan_logs_parted;
