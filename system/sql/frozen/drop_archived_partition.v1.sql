@@ -38,6 +38,7 @@ BEGIN
             USING ERRCODE = 'integrity_constraint_violation';
     END IF;
 
+    SET CONSTRAINTS ALL IMMEDIATE;  -- deferred checks pending in this transaction would stop the DROP
     EXECUTE format('LOCK TABLE public.%I IN ACCESS EXCLUSIVE MODE', log_table);
     EXECUTE format('SELECT count(*) FROM public.%I', part) INTO found;
     IF log_table = 'audit_logs' THEN
