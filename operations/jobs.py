@@ -89,7 +89,7 @@ def apply_retention(timestamp: int) -> None:
 
 
 # The month partitions of the logs, PARTITIONS_AHEAD_MONTHS ahead: a month is made ahead by that many days'
-# runs, so a run failing (a lock it waited 10 s for) leaves time for the next ones.
+# runs, so a run failing (a lock it waited 2 s for) leaves time for the next ones.
 @app.periodic(cron="20 3 * * *")
 @app.task(name="operations.create_partitions", retry=RETRY)
 def create_partitions(timestamp: int) -> None:

@@ -71,3 +71,18 @@ def drop_old_partitions() -> None:
             [table, table],
         ):
             sql(f"DROP TABLE {part}")
+
+
+def drop_months_ahead_beyond(months: int) -> None:
+    """Drop the (empty) log partitions more than `months` months after the current one: a committed test that
+    made some leaves the next tests the months ahead that migrate made."""
+    from system.partitions import PARTITIONED
+
+    for table in PARTITIONED:
+        for (statement,) in sql(
+            "SELECT format('DROP TABLE %%I', c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = %s::regclass AND c.relname ~ '_p\\d{4}_\\d{2}$' AND c.relname > %s || "
+            "to_char(date_trunc('month', now() AT TIME ZONE 'UTC') + make_interval(months => %s), '\"_p\"YYYY_MM')",
+            [table, table, months],
+        ):
+            sql(statement)

@@ -6,9 +6,11 @@
 -- Returns the number of partitions made. Idempotent; two calls at once take turns (an advisory lock).
 -- Each new partition gets the TRUNCATE guard (statement triggers are not cloned to partitions) and no
 -- privilege but its owner's: the runtime role reaches the rows through the parent only.
+-- A lock it waits for more than 2 s (lock_timeout) fails the call, so it never holds the counter back
+-- for long: the job runs again later, months before the partition is needed.
 -- SECURITY DEFINER: it runs as the tables' owner; its caller, the runtime role, may create nothing.
 CREATE OR REPLACE FUNCTION create_log_partitions(log_table text, first_month date, months_ahead integer)
-RETURNS integer LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp SET lock_timeout = '10s' AS $$
+RETURNS integer LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp SET lock_timeout = '2s' AS $$
 DECLARE
     month date;
     last_month date;
@@ -46,12 +48,16 @@ BEGIN
         low := month::timestamp AT TIME ZONE 'UTC';
         high := (month + interval '1 month')::timestamp AT TIME ZONE 'UTC';
         IF to_regclass(format('public.%I', part)) IS NULL THEN
+            -- Made aside and attached: ATTACH locks the parent in SHARE UPDATE EXCLUSIVE mode, which lets
+            -- its readers and writers go on (CREATE TABLE ... PARTITION OF would lock them out); it builds
+            -- the partition's indexes, foreign keys and row triggers from the parent's.
+            EXECUTE format('CREATE TABLE public.%I (LIKE public.%I INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
+                           part, log_table);
             EXECUTE format('SELECT EXISTS (SELECT 1 FROM public.%I WHERE created_at >= $1 AND created_at < $2)',
                            log_table || '_default') INTO has_rows USING low, high;
             IF has_rows THEN
-                -- The month's rows leave the default partition for a table that then becomes the month's
-                -- partition, past the append-only triggers (replication mode, or their triggers off).
-                EXECUTE format('CREATE TABLE public.%I (LIKE public.%I INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', part, log_table);
+                -- The month's rows leave the default partition for the new one, past the append-only
+                -- triggers (replication mode, or the default partition's triggers off).
                 IF replica THEN
                     PERFORM set_config('session_replication_role', 'replica', true);
                 ELSE
@@ -65,12 +71,9 @@ BEGIN
                 ELSE
                     EXECUTE format('ALTER TABLE public.%I ENABLE TRIGGER USER', log_table || '_default');
                 END IF;
-                EXECUTE format('ALTER TABLE public.%I ATTACH PARTITION public.%I FOR VALUES FROM (%L) TO (%L)',
-                               log_table, part, low, high);
-            ELSE
-                EXECUTE format('CREATE TABLE public.%I PARTITION OF public.%I FOR VALUES FROM (%L) TO (%L)',
-                               part, log_table, low, high);
             END IF;
+            EXECUTE format('ALTER TABLE public.%I ATTACH PARTITION public.%I FOR VALUES FROM (%L) TO (%L)',
+                           log_table, part, low, high);
             made := made + 1;
         END IF;
         month := (month + interval '1 month')::date;

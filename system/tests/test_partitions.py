@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 
 from system.partitions import PARTITIONED, partitions_ahead, partitions_create
-from system.testing import sql
+from system.testing import drop_months_ahead_beyond, sql
 
 
 def partitions(table: str) -> set[str]:
@@ -36,22 +36,13 @@ def months_after(when: datetime, months: int) -> datetime:
     return datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
 
 
-def drop_months_beyond(months: int) -> None:
-    """Drop the (empty) partitions more than `months` months ahead: a committed test's leave the next tests the
-    months ahead that migrate made."""
-    now = datetime.now(UTC)
-    for table in PARTITIONED:
-        for ahead in range(months + 1, 13):
-            sql(f"DROP TABLE IF EXISTS {month_name(table, months_after(now, ahead))}")
-
-
 @pytest.fixture
 def three_months_ahead(django_db_blocker):
     with django_db_blocker.unblock():
-        drop_months_beyond(3)
+        drop_months_ahead_beyond(3)
     yield
     with django_db_blocker.unblock():
-        drop_months_beyond(3)
+        drop_months_ahead_beyond(3)
 
 
 @pytest.mark.django_db
