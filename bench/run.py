@@ -52,6 +52,9 @@ FULL = {
     "max_sales_per_client": 3000,
     "race_rounds": 40,
     "page_samples": 7,
+    "audit_rows": 240_000,  # history for the month lists of row 8, over audit_months months
+    "audit_months": 12,
+    "audit_rounds": 2,
     "web_workers": None,  # gunicorn.conf.py's default
     "replica_rounds": 3,  # of the counter with and without dashboard load (row 7)
 }
@@ -69,6 +72,9 @@ SMOKE = {
     "max_sales_per_client": 60,
     "race_rounds": 3,
     "page_samples": 2,
+    "audit_rows": 2400,
+    "audit_months": 3,
+    "audit_rounds": 1,
     "web_workers": 2,
     "replica_rounds": 1,
 }
@@ -762,6 +768,9 @@ def measure(sizes: dict, env: dict, workdir: Path, server) -> dict:
         "p99_ratio": ratio(busy["one"]["p99_ms"], busy["spread"]["p99_ms"]),
     }
 
+    log("audit_logs partitioned by month / a plain copy: sales and a month's list, in turn")
+    results["audit_partitions"] = audit_partitions(server, sizes, prepared, workdir)
+
     log("invariants: every sale once, check_ledger")
     recorded = sql(
         "SELECT count(*) FROM transactions "
@@ -792,6 +801,107 @@ def measure(sizes: dict, env: dict, workdir: Path, server) -> dict:
     ledger = subprocess.run([PY, "manage.py", "check_ledger"], env=env, capture_output=True, text=True, timeout=900)
     results["invariants"]["check_ledger"] = "passed" if ledger.returncode == 0 else ledger.stderr[-3000:]
     return results
+
+
+# The plain copy of audit_logs row 8 compares with: the same columns, constraints and indexes, no partitions.
+_PLAIN_AUDIT_SQL = [
+    "CREATE TABLE bench_audit_plain (LIKE audit_logs INCLUDING DEFAULTS INCLUDING CONSTRAINTS)",
+    "INSERT INTO bench_audit_plain SELECT * FROM audit_logs",
+    "ALTER TABLE bench_audit_plain ADD PRIMARY KEY (id)",
+    "CREATE INDEX ON bench_audit_plain (table_name, record_id, created_at DESC)",
+    "CREATE INDEX ON bench_audit_plain (created_at DESC)",
+    "CREATE INDEX ON bench_audit_plain "
+    "(audit_merchant_id(table_name::text, record_id, new_values, old_values), created_at DESC)",
+    "CREATE INDEX ON bench_audit_plain (user_id)",
+    # as autovacuum leaves old months: visibility maps set (index-only scans), statistics fresh
+    "VACUUM (ANALYZE) bench_audit_plain",
+    "VACUUM (ANALYZE) audit_logs",
+]
+
+
+def audit_partitions(server, sizes: dict, prepared: dict, workdir: Path) -> dict:
+    """Row 8: a sale (the counter's script: its triggers write the audit rows) and a month's list for the admin,
+    with audit_logs partitioned by month and with a plain copy of it, the two swapped by renaming between
+    interleaved runs. The partitioned table holds `audit_rows` rows of history over `audit_months` past months,
+    each month in its partition."""
+    months = sizes["audit_months"]
+    sql("SELECT create_log_partitions('audit_logs', (now() - make_interval(months => %s))::date, 3)", [months])
+    sql(
+        "INSERT INTO audit_logs (table_name, record_id, action, new_values, changed_fields, created_at) "
+        "SELECT 'bench_history', gen_random_uuid(), 'UPDATE', jsonb_build_object('note', g), '[\"note\"]', "
+        "(date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') - make_interval(months => 1 + g %% %s) "
+        "+ random() * interval '27 days' FROM generate_series(1, %s) g",
+        [months, sizes["audit_rows"]],
+    )
+    sql(
+        "CREATE TABLE bench_audit_months AS SELECT m, start, start + interval '1 month' AS stop FROM ("
+        "SELECT m, (date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') - make_interval(months => m) "
+        "AS start FROM generate_series(1, %s) m) s",
+        [months],
+    )
+    for statement in _PLAIN_AUDIT_SQL:
+        sql(statement)
+    names = {"partitioned": "bench_audit_parted", "plain": "bench_audit_plain"}
+    live = ["partitioned"]
+
+    def use(variant: str) -> None:
+        if live[0] == variant:
+            return
+        other = live[0]
+        sql(f"ALTER TABLE audit_logs RENAME TO {names[other]}_swap")
+        sql(f"ALTER TABLE {names[variant]} RENAME TO audit_logs")
+        sql(f"ALTER TABLE {names[other]}_swap RENAME TO {names[other]}")
+        live[0] = variant
+
+    def sales(variant: str):
+        def once():
+            use(variant)
+            return pgbench(
+                server,
+                HERE / "sql" / "counter.sql",
+                clients=CLIENTS,
+                seconds=sizes["pgbench_seconds"],
+                variables={"rows": prepared["counter_rows"]},
+                workdir=workdir,
+            )
+
+        return once
+
+    def lists(variant: str):
+        def once():
+            use(variant)
+            return pgbench(
+                server,
+                HERE / "sql" / "audit_month.sql",
+                clients=2,
+                seconds=sizes["pgbench_seconds"],
+                variables={"months": months},
+                workdir=workdir,
+            )
+
+        return once
+
+    try:
+        runs = interleaved(
+            {
+                "sale_partitioned": sales("partitioned"),
+                "sale_plain": sales("plain"),
+                "list_partitioned": lists("partitioned"),
+                "list_plain": lists("plain"),
+            },
+            sizes["audit_rounds"],
+        )
+    finally:
+        use("partitioned")
+        sql("DROP TABLE bench_audit_plain, bench_audit_months")
+    return {
+        **runs,
+        "rows": sizes["audit_rows"],
+        "months": months,
+        # cost per sale, and time per month's list: partitioned over plain
+        "insert_ratio": ratio(runs["sale_plain"]["per_second"], runs["sale_partitioned"]["per_second"]),
+        "list_ratio": ratio(runs["list_plain"]["per_second"], runs["list_partitioned"]["per_second"]),
+    }
 
 
 def table(results: dict) -> str:
@@ -849,6 +959,16 @@ def table(results: dict) -> str:
          f"{r['primary']['per_second']:.1f}/s (ratio {r['primary_ratio']}); {DASHBOARD_CLIENTS} owners loaded "
          f"{r['dashboard_pages_per_second']['replica']} vs {r['dashboard_pages_per_second']['primary']} pages/s; "
          f"one machine for both servers")
+    )  # fmt: skip
+    a = results["audit_partitions"]
+    rows.append(
+        ("8. audit_logs by month / plain: cost per sale", a["insert_ratio"], "<= 1.1",
+         f"{a['sale_partitioned']['per_second']:.1f} vs {a['sale_plain']['per_second']:.1f} sales/s (pgbench, "
+         f"{CLIENTS} clients); p50/p99 ms {ms(a['sale_partitioned'])} vs {ms(a['sale_plain'])}")
+    )  # fmt: skip
+    rows.append(
+        (f"8b. a month's admin list of {a['rows']:,} rows over {a['months']} months", a["list_ratio"], "<= 1.0",
+         f"time per list, partitioned / plain; p50/p99 ms {ms(a['list_partitioned'])} vs {ms(a['list_plain'])}")
     )  # fmt: skip
     width = max(len(r[0]) for r in rows)
     lines = [f"{'row':<{width}}  {'ratio':>7}  {'target':<7}  measured", "-" * (width + 60)]

@@ -8,6 +8,7 @@ import datetime
 from collections import defaultdict
 
 import plotly.graph_objects as go
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed
@@ -20,6 +21,7 @@ from analytics.charts import LAYOUT, to_json
 from operations import monitoring
 from operations.models import Database, DatabaseAction, SizeSnapshot
 from system.admin import ReadOnlyAdmin
+from system.partitions import partitions_ahead
 
 ONE_DAY = datetime.timedelta(days=1)
 CHART_TABLES = 8  # the largest tables drawn one by one; the rest as "other tables"
@@ -154,6 +156,8 @@ class DatabaseAdmin(admin.ModelAdmin):
                 "replication": replication,
                 "router": router,
                 "backups": monitoring.recent_backups(),
+                "partitions_ahead": partitions_ahead(),
+                "partitions_wanted": settings.PARTITIONS_AHEAD_MONTHS,
             },
         )
 

@@ -10,6 +10,7 @@ safe to run twice and while sales complete, and each is a management command, so
     23 * * * *    manage.py purge_rate_limit_hits
     37 * * * *    manage.py purge_card_codes
     10 4 * * *    manage.py apply_retention
+    20 3 * * *    manage.py create_partitions
     */5 * * * *   manage.py rebuild_analytics --pending
     30 3 * * *    manage.py rebuild_analytics --recent
     40 4 * * *    manage.py remove_old_jobs
@@ -31,6 +32,7 @@ from api.services import idempotency_purge
 from customers.services import card_codes_purge, card_token_uses_purge
 from loyalty.services import points_expire
 from loyalty.services.joining import phone_verifications_purge
+from system.partitions import partitions_create
 from system.ratelimit import rate_limit_purge
 from system.retention import scan_logs_forget_identifiers
 
@@ -84,6 +86,15 @@ def retention_apply() -> int:
 @app.task(name="operations.apply_retention", retry=RETRY)
 def apply_retention(timestamp: int) -> None:
     logger.info("Erased the address and browser of %s scan(s); cleared the expired sessions.", retention_apply())
+
+
+# The month partitions of the logs, PARTITIONS_AHEAD_MONTHS ahead: a month is made ahead by that many days'
+# runs, so a run failing (a lock it waited 2 s for) leaves time for the next ones.
+@app.periodic(cron="20 3 * * *")
+@app.task(name="operations.create_partitions", retry=RETRY)
+def create_partitions(timestamp: int) -> None:
+    made = partitions_create()
+    logger.info("Made %s month partition(s): %s.", sum(made.values()), made)
 
 
 # The analytics' safety net: deltas a sale left when another held the roll-up are folded within minutes,

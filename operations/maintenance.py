@@ -16,6 +16,11 @@ file without a manifest is from a run that died before any deletion: it is remov
 archived again. A manifest not marked deleted is from a run that died while deleting: the next run
 first deletes that file's rows (those left), before it looks for old rows, so no row is in two files.
 Two runs at once take turns through an advisory lock: the second skips what the first is doing.
+
+audit_logs and qr_scan_logs are partitioned by month (system/partitions.py): a month wholly past the retention,
+with no row that is kept, is written to its file the same way and then leaves whole, its partition detached and
+dropped by `drop_archived_partition()` (which checks the retention, the kept rows and the archive's count);
+a month only partly past the retention, or holding kept rows, takes the row path above.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ from django.db import DatabaseError, connection, transaction
 from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 from psycopg import sql
+
+from system.partitions import PARTITIONED
 
 logger = logging.getLogger(__name__)
 
@@ -435,7 +442,46 @@ def _archive_table(report: Report, archived: Archived, folder: Path) -> int:
         }
         write_manifest(data_file, manifest)
         report.say(f"{archived.table}: wrote {count} rows of {month} to {data_file}")
-        removed += _delete_archived(report, archived, data_file, manifest)
+        partition = _whole_month(archived, month, cutoff)
+        if partition:
+            removed += _drop_partition(report, archived, data_file, manifest, partition)
+        else:
+            removed += _delete_archived(report, archived, data_file, manifest)
+    return removed
+
+
+def _whole_month(archived: Archived, month: str, cutoff: datetime) -> str | None:
+    """The month's partition, when the table is partitioned and the whole month is past the retention with no
+    row that is kept: it can leave whole."""
+    if archived.table not in PARTITIONED or _month_bounds(archived, month)["end"] > cutoff:
+        return None
+    partition = f"{archived.table}_p{month.replace('-', '_')}"
+    [(exists,)] = query("SELECT to_regclass(%s) IS NOT NULL", [f"public.{partition}"])
+    if not exists:  # the month's rows are in the default partition
+        return None
+    statement = sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE {})").format(
+        sql.Identifier(partition), sql.SQL(archived.kept)
+    )
+    [(kept,)] = query(statement)
+    return None if kept else partition
+
+
+def _drop_partition(report: Report, archived: Archived, data_file: Path, manifest: dict, partition: str) -> int:
+    """Detach and drop the archived month's partition (drop_archived_partition); when it refuses or waits too
+    long for its lock, the rows are deleted one batch at a time instead."""
+    try:
+        with transaction.atomic():
+            [(removed,)] = query(
+                "SELECT drop_archived_partition(%s, %s, %s::interval, %s, %s)",
+                [archived.table, partition, f"{manifest['retention_days']} days", data_file.name, manifest["rows"]],
+            )
+    except DatabaseError as error:
+        report.say(f"{archived.table}: {partition} stays ({error}); its archived rows are deleted instead")
+        return _delete_archived(report, archived, data_file, manifest)
+    manifest["deleted_at"] = datetime.now(UTC).isoformat()
+    manifest["partition"] = partition
+    write_manifest(data_file, manifest)
+    report.say(f"{archived.table}: dropped the partition {partition}, {removed} archived rows ({data_file.name})")
     return removed
 
 
@@ -515,7 +561,7 @@ def load_archive(data_file: Path) -> Loaded:
         cursor.execute("SELECT count(*) FROM archive_load")
         [total] = cursor.fetchone()
         cursor.execute(
-            sql.SQL("INSERT INTO {} ({}) SELECT {} FROM archive_load ON CONFLICT (id) DO NOTHING").format(
+            sql.SQL("INSERT INTO {} ({}) SELECT {} FROM archive_load ON CONFLICT DO NOTHING").format(
                 copy_of, columns, columns
             )
         )

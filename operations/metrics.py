@@ -90,6 +90,16 @@ class DatabaseCollector:
                 value=float(figures["replay_delay_seconds"] or 0),
             )
 
+        ahead = GaugeMetricFamily(
+            "loyalty_partition_months_ahead",
+            "Months after the current one (UTC) a partitioned log has partitions for (create_partitions keeps "
+            "PARTITIONS_AHEAD_MONTHS); at 0, next month's rows would go to the default partition.",
+            labels=["table"],
+        )
+        for table, months in sorted(figures["partitions_ahead"].items()):
+            ahead.add_metric([table], months)
+        yield ahead
+
         jobs = GaugeMetricFamily("loyalty_jobs", "Background jobs by status.", labels=["status"])
         for status in ("todo", "doing", "succeeded", "failed", "cancelled", "aborting", "aborted"):
             jobs.add_metric([status], figures["jobs"].get(status, 0))

@@ -22,6 +22,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 from operations import backups
 from operations.models import DatabaseAction, SizeSnapshot
 from system import replica
+from system.partitions import partitions_ahead
 
 # An index scanned fewer times than this since the statistics were reset is "rarely used".
 RARELY_USED_SCANS = 50
@@ -375,9 +376,9 @@ def last_successful_backup():
 
 
 def scrape_figures() -> dict:
-    """What /metrics reports of the database, in two short queries bounded by a 2 s timeout:
+    """What /metrics reports of the database, in short queries bounded by a 2 s timeout:
     size, transactions, deadlocks, blocks, connections by state, replicas and their lag, the
-    jobs by status."""
+    jobs by status, the months ahead each partitioned log has partitions for."""
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL statement_timeout = '2s'")
@@ -408,6 +409,7 @@ def scrape_figures() -> dict:
         figures["jobs"] = dict(
             ProcrastinateJob.objects.values("status").annotate(jobs=Count("id")).values_list("status", "jobs")
         )
+        figures["partitions_ahead"] = partitions_ahead()
     figures["cache_hit_ratio"] = ratio(figures["blks_hit"], figures["blks_read"])
     return figures
 

@@ -3,11 +3,11 @@
 The migrations run as the owner role and own every object; the web app and the worker connect as the runtime
 role (settings.DATABASE_RUNTIME_ROLE), which gets, in the public schema: SELECT, INSERT, UPDATE and DELETE on
 every table, but only SELECT and INSERT on the append-only tables below (plus UPDATE of the columns listed for
-each), and USAGE on the sequences; functions are everyone's to EXECUTE (PostgreSQL's default), but for the
-SECURITY DEFINER ones, which only the runtime role may call. It owns
-nothing, so it cannot change the schema, TRUNCATE, or disable a trigger. Default privileges give a table made
-later the same until the next `migrate` sets them all again here: this list is the one place that names the
-append-only tables.
+each) and nothing on partitions (reached through their parent), and USAGE on the sequences; functions are
+everyone's to EXECUTE (PostgreSQL's default), but for the SECURITY DEFINER ones, which only the runtime role
+may call. It owns nothing, so it cannot change the schema, TRUNCATE, or disable a trigger. Default privileges
+give a table made later the same until the next `migrate` sets them all again here: this list is the one place
+that names the append-only tables.
 """
 
 from __future__ import annotations
@@ -58,6 +58,14 @@ def grant_runtime_privileges(connection) -> bool:
                         sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier(table), app
                     )
                 )
+        # Partitions (of audit_logs, qr_scan_logs): nothing; the rows are reached through their parent, whose
+        # privileges PostgreSQL checks (create_log_partitions revokes the same on the partitions it makes).
+        cursor.execute(
+            "SELECT relname FROM pg_class WHERE relispartition AND relkind = 'r' "
+            "AND relnamespace = 'public'::regnamespace"
+        )
+        for (partition,) in cursor.fetchall():
+            statements.append(sql.SQL("REVOKE ALL ON {} FROM {}").format(sql.Identifier(partition), app))
         # The SECURITY DEFINER functions run as the owner: the runtime role alone may call them, not every role
         # (PUBLIC's default), e.g. not the backup role.
         cursor.execute(

@@ -107,7 +107,10 @@ def audit_merchant_id() -> models.Func:
 
 
 class AuditLog(UUIDModel):
-    """Every change to an audited table, written by the `audit_row_change` trigger. Append-only."""
+    """Every change to an audited table, written by the `audit_row_change` trigger. Append-only.
+
+    Partitioned by month on created_at (create_log_partitions): the database's primary key is (id, created_at),
+    Django's is id, which stays unique (random UUIDs, never updated)."""
 
     Action = AuditLogAction
     table_name = models.CharField(max_length=63)
@@ -155,7 +158,10 @@ class QRScanLogResult(models.TextChoices):
 
 
 class QRScanLog(UUIDModel):
-    """Every scan attempt at a counter or till, for fraud detection."""
+    """Every scan attempt at a counter or till, for fraud detection.
+
+    Partitioned by month on created_at, like AuditLog; its statements at the counter bound created_at so they
+    read the recent partitions only."""
 
     Result = QRScanLogResult
     merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="+", db_index=False)
@@ -165,13 +171,14 @@ class QRScanLog(UUIDModel):
     scanned_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    sale = models.OneToOneField(
+    sale = models.ForeignKey(
         "transactions.Transaction",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
-        related_name="scan",
-        help_text="The sale this scan was used for: one scan, one sale.",
+        related_name="+",
+        db_index=False,
+        help_text="The sale this scan was used for: one scan, one sale (qr_scan_sales keeps one scan per sale).",
     )
     scanned_code = models.CharField(max_length=512)
     scan_result = models.CharField(max_length=32, choices=Result)
@@ -184,6 +191,8 @@ class QRScanLog(UUIDModel):
         verbose_name = "QR scan log"
         constraints = [choices_check("qr_scan_logs", "scan_result", QRScanLogResult)]
         indexes = [
+            # A sale's scan (a sale's deletion is checked against it).
+            models.Index(fields=["sale"], name="qr_scan_logs_sale_idx"),
             # A merchant's scans, newest first.
             models.Index(fields=["merchant", "-created_at"], name="qr_scan_logs_merchant_idx"),
             # Failed scans of a user, or from an address, in a window (the scan rate limits): failures only,
@@ -217,6 +226,23 @@ class QRScanLog(UUIDModel):
 
     def __str__(self):
         return f"{self.scan_result}: {self.scanned_code}"
+
+
+class QRScanSale(models.Model):
+    """The sale each scan was taken for, written by the trigger qr_scan_logs_one_per_sale: its primary key keeps one
+    scan per sale, which a unique index on the partitioned qr_scan_logs cannot (it would have to hold created_at)."""
+
+    sale = models.OneToOneField(
+        "transactions.Transaction", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    scan_id = models.UUIDField()
+
+    class Meta:
+        db_table = "qr_scan_sales"
+        verbose_name = "QR scan's sale"
+
+    def __str__(self):
+        return f"sale {self.sale_id}: scan {self.scan_id}"
 
 
 class FraudFlag(UUIDModel):

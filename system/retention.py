@@ -15,7 +15,8 @@ BATCH_SIZE = 5000
 
 _FORGET_SQL = """
     UPDATE qr_scan_logs SET ip_address = NULL, user_agent = ''
-     WHERE id IN (SELECT id FROM qr_scan_logs
+     WHERE created_at < now() - make_interval(days => %(days)s)  -- the old partitions only
+       AND (id, created_at) IN (SELECT id, created_at FROM qr_scan_logs
                    WHERE (ip_address IS NOT NULL OR user_agent <> '')
                      AND created_at < now() - make_interval(days => %(days)s)
                    ORDER BY created_at

@@ -70,7 +70,8 @@ def install(app: str, name: str, version: int, *, reverse: int | str) -> migrati
 # The definitions in the database, by object name: functions (all overloads of a name, extension
 # functions aside), triggers other than constraints', and views of the public schema (an extension's
 # objects aside: pg_stat_statements' views, pgstattuple's functions), and the job runner's functions
-# and triggers (procrastinate_*: its migrations install them).
+# and triggers (procrastinate_*: its migrations install them), and the triggers of partitions (a parent's row
+# triggers are cloned to them; create_log_partitions adds their TRUNCATE guards).
 DEFINITIONS = """
     SELECT p.proname, string_agg(pg_get_functiondef(p.oid), E'\n' ORDER BY pg_get_function_identity_arguments(p.oid))
       FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -80,7 +81,7 @@ DEFINITIONS = """
      UNION ALL
     SELECT t.tgname, pg_get_triggerdef(t.oid)
       FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE n.nspname = 'public' AND NOT t.tgisinternal AND t.tgname NOT LIKE 'procrastinate%'
+     WHERE n.nspname = 'public' AND NOT t.tgisinternal AND t.tgname NOT LIKE 'procrastinate%' AND NOT c.relispartition
      UNION ALL
     SELECT c.relname, pg_get_viewdef(c.oid)
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -1,6 +1,9 @@
 """Helpers for the test suites: raw SQL and the job worker. The helpers of the apps above are in their own
 testing modules (loyalty.testing, transactions.testing)."""
 
+import json
+from datetime import UTC
+
 from django.db import connection
 
 
@@ -29,3 +32,57 @@ def run_jobs() -> None:
             app.run_worker(wait=False, install_signal_handlers=False, listen_notify=False)
     finally:
         app.periodic_registry = recurring
+
+
+def relations_read(query: str, params=None) -> set[str]:
+    """The tables and partitions the plan of `query` reads or writes (EXPLAIN, FORMAT JSON): what pruning left."""
+
+    def walk(node):
+        if "Relation Name" in node:
+            yield node["Relation Name"]
+        for child in node.get("Plans", []):
+            yield from walk(child)
+
+    [(plan,)] = sql(f"EXPLAIN (FORMAT JSON) {query}", params)
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return set(walk(plan[0]["Plan"]))
+
+
+def month_partitions(table: str, start, end) -> set[str]:
+    """The names of `table`'s month partitions from the month of `start` through that of `end` (UTC)."""
+    names, year, month = set(), start.astimezone(UTC).year, start.astimezone(UTC).month
+    last = end.astimezone(UTC)
+    while (year, month) <= (last.year, last.month):
+        names.add(f"{table}_p{year:04d}_{month:02d}")
+        year, month = year + month // 12, month % 12 + 1
+    return names
+
+
+def drop_old_partitions() -> None:
+    """Drop the log partitions of months before the current one, rows and all: a committed test that made some
+    leaves the next tests the months that migrate made (a backdated row goes to the default partition again)."""
+    from system.partitions import PARTITIONED
+
+    for table in PARTITIONED:
+        for (part,) in sql(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = %s::regclass AND c.relname ~ '_p\\d{4}_\\d{2}$' "
+            "AND c.relname < %s || to_char(now() AT TIME ZONE 'UTC', '\"_p\"YYYY_MM')",
+            [table, table],
+        ):
+            sql(f"DROP TABLE {part}")
+
+
+def drop_months_ahead_beyond(months: int) -> None:
+    """Drop the (empty) log partitions more than `months` months after the current one: a committed test that
+    made some leaves the next tests the months ahead that migrate made."""
+    from system.partitions import PARTITIONED
+
+    for table in PARTITIONED:
+        for (statement,) in sql(
+            "SELECT format('DROP TABLE %%I', c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = %s::regclass AND c.relname ~ '_p\\d{4}_\\d{2}$' AND c.relname > %s || "
+            "to_char(date_trunc('month', now() AT TIME ZONE 'UTC') + make_interval(months => %s), '\"_p\"YYYY_MM')",
+            [table, table, months],
+        ):
+            sql(statement)

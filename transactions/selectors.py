@@ -147,19 +147,27 @@ def member_by_phone(*, merchant: Merchant, phone: str) -> Customer | None:
     return from_row(Customer, row) if row else None
 
 
+def _scans_until() -> datetime:
+    """An upper bound on the scans written so far (an hour's slack for the database's clock): with `since`, the
+    planner reads only the recent partitions of qr_scan_logs (partitioned by month) instead of the months ahead."""
+    return timezone.now() + timedelta(hours=1)
+
+
 # Failed scans count from the latest lift of the pause of their user, or of their address, here (scan_pause_lifts).
 # The same wrong code read again counts once (a camera resting on it); every failed phone lookup counts, as its
 # logged code ("phone …0123") does not tell two numbers apart.
 _FAILED_SCANS_SQL = """
     SELECT 'user', min(created_at) FROM qr_scan_logs
-     WHERE merchant_id = %(merchant)s AND scanned_by_id = %(user)s AND created_at >= %(since)s
+     WHERE merchant_id = %(merchant)s AND scanned_by_id = %(user)s
+       AND created_at BETWEEN %(since)s AND %(until)s
        AND scan_result NOT IN ('success', 'rate_limited')
        AND created_at > coalesce((SELECT max(l.created_at) FROM scan_pause_lifts l
                                    WHERE l.merchant_id = %(merchant)s AND l.scanned_by_id = %(user)s), '-infinity')
      GROUP BY scanned_code, CASE WHEN scanned_code LIKE 'phone %%' THEN id END
      UNION ALL
     SELECT 'address', min(created_at) FROM qr_scan_logs
-     WHERE merchant_id = %(merchant)s AND ip_address = %(ip)s AND created_at >= %(since)s
+     WHERE merchant_id = %(merchant)s AND ip_address = %(ip)s
+       AND created_at BETWEEN %(since)s AND %(until)s
        AND scan_result NOT IN ('success', 'rate_limited')
        AND created_at > coalesce((SELECT max(l.created_at) FROM scan_pause_lifts l
                                    WHERE l.merchant_id = %(merchant)s AND l.ip_address = %(ip)s), '-infinity')
@@ -172,7 +180,10 @@ def failed_scans(*, merchant: Merchant, since: datetime, user, ip_address: str |
     latest lift of their pause (one query)."""
     found = {"user": [], "address": []}
     with connection.cursor() as cursor:
-        cursor.execute(_FAILED_SCANS_SQL, {"merchant": merchant.pk, "user": user.pk, "ip": ip_address, "since": since})
+        cursor.execute(
+            _FAILED_SCANS_SQL,
+            {"merchant": merchant.pk, "user": user.pk, "ip": ip_address, "since": since, "until": _scans_until()},
+        )
         for who, first in cursor.fetchall():
             found[who].append(first)
     return found
@@ -180,7 +191,8 @@ def failed_scans(*, merchant: Merchant, since: datetime, user, ip_address: str |
 
 _FAILED_SCANS_HERE_SQL = """
     SELECT 'user', s.scanned_by_id::text, min(s.created_at) FROM qr_scan_logs s
-     WHERE s.merchant_id = %(merchant)s AND s.scanned_by_id IS NOT NULL AND s.created_at >= %(since)s
+     WHERE s.merchant_id = %(merchant)s AND s.scanned_by_id IS NOT NULL
+       AND s.created_at BETWEEN %(since)s AND %(until)s
        AND s.scan_result NOT IN ('success', 'rate_limited')
        AND s.created_at > coalesce((SELECT max(l.created_at) FROM scan_pause_lifts l
                                      WHERE l.merchant_id = s.merchant_id AND l.scanned_by_id = s.scanned_by_id),
@@ -188,7 +200,8 @@ _FAILED_SCANS_HERE_SQL = """
      GROUP BY s.scanned_by_id, s.scanned_code, CASE WHEN s.scanned_code LIKE 'phone %%' THEN s.id END
      UNION ALL
     SELECT 'address', host(s.ip_address), min(s.created_at) FROM qr_scan_logs s
-     WHERE s.merchant_id = %(merchant)s AND s.ip_address IS NOT NULL AND s.created_at >= %(since)s
+     WHERE s.merchant_id = %(merchant)s AND s.ip_address IS NOT NULL
+       AND s.created_at BETWEEN %(since)s AND %(until)s
        AND s.scan_result NOT IN ('success', 'rate_limited')
        AND s.created_at > coalesce((SELECT max(l.created_at) FROM scan_pause_lifts l
                                      WHERE l.merchant_id = s.merchant_id AND l.ip_address = s.ip_address),
@@ -201,27 +214,29 @@ def failed_scans_here(*, merchant: Merchant, since: datetime) -> dict[tuple[str,
     """failed_scans() of every user and address at `merchant`: {("user", user id) or ("address", ip): times}."""
     found = {}
     with connection.cursor() as cursor:
-        cursor.execute(_FAILED_SCANS_HERE_SQL, {"merchant": merchant.pk, "since": since})
+        cursor.execute(_FAILED_SCANS_HERE_SQL, {"merchant": merchant.pk, "since": since, "until": _scans_until()})
         for who, name, first in cursor.fetchall():
             found.setdefault((who, name), []).append(first)
     return found
 
 
+def checkout_scans(*, merchant: Merchant, user, scan_id, minutes: int):
+    """The successful scans by `user` here, in the last `minutes`, not used for a sale yet, with that id."""
+    return QRScanLog.objects.filter(
+        pk=scan_id,
+        merchant=merchant,
+        scanned_by=user,
+        scan_result="success",
+        sale=None,
+        created_at__gte=timezone.now() - timedelta(minutes=minutes),
+        created_at__lte=_scans_until(),
+    ).select_related("customer")
+
+
 def scan_for_checkout(*, merchant: Merchant, user, scan_id, minutes: int) -> QRScanLog | None:
     """A successful scan by `user` here, in the last `minutes`, not used for a sale yet."""
     try:
-        return (
-            QRScanLog.objects.filter(
-                pk=scan_id,
-                merchant=merchant,
-                scanned_by=user,
-                scan_result="success",
-                sale=None,
-                created_at__gte=timezone.now() - timedelta(minutes=minutes),
-            )
-            .select_related("customer")
-            .first()
-        )
+        return checkout_scans(merchant=merchant, user=user, scan_id=scan_id, minutes=minutes).first()
     except (ValueError, ValidationError):
         return None
 

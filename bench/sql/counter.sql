@@ -15,5 +15,6 @@ INSERT INTO transactions (merchant_id, customer_id, amount, currency, payment_me
   VALUES (:merchant_id, :customer_id, 12.50, '', 'card', 'completed', 'pgbench-' || :client_id::text || '-' || random()::text,
           :user_id)
   RETURNING id AS sale_id \gset
-UPDATE qr_scan_logs SET sale_id = :sale_id WHERE id = :scan_id AND sale_id IS NULL;
+UPDATE qr_scan_logs SET sale_id = :sale_id
+ WHERE id = :scan_id AND sale_id IS NULL AND created_at BETWEEN now() - interval '1 hour' AND now() + interval '1 hour';
 END;

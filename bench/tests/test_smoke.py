@@ -33,6 +33,9 @@ def test_a_tiny_bench_run_measures_every_row_and_keeps_every_invariant(tmp_path)
     assert results["data_generation"]["rewrite_ratio"] > 0
     assert results["data_generation"]["ratio"] > 0  # seed_demo against its floor
     assert results["replica"]["ratio"] > 0 and results["replica"]["replica_transactions"] > 0
-    assert "1. counter" in done.stdout
+    audit = results["audit_partitions"]
+    assert audit["insert_ratio"] > 0 and audit["list_ratio"] > 0
+    assert audit["sale_partitioned"]["count"] > 0 and audit["list_plain"]["count"] > 0
+    assert "1. counter" in done.stdout and "8b. a month's admin list" in done.stdout
     assert not list(ROOT.glob(".data/bench-smoke/pg/postmaster.pid")), "the bench's PostgreSQL was left running"
     assert not ROOT.joinpath(".data/bench-smoke/pg-replica").exists(), "row 7's replica was left behind"

@@ -157,7 +157,13 @@ def test_only_the_runtime_role_may_call_the_functions_that_run_as_the_owner(db):
         "SELECT oid::regprocedure::text FROM pg_proc WHERE prosecdef AND pronamespace = 'public'::regnamespace"
     )
     names = {function.split("(")[0] for (function,) in functions}
-    assert names == {"delete_archived_rows", "merge_customers", "redact_customer_logs"}
+    assert names == {
+        "create_log_partitions",
+        "delete_archived_rows",
+        "drop_archived_partition",
+        "merge_customers",
+        "redact_customer_logs",
+    }
     for (function,) in functions:
         allowed = sql(
             "SELECT rolname FROM pg_roles WHERE rolname IN ('loyalty_app', 'loyalty_backup', 'pg_monitor') "

@@ -31,7 +31,8 @@ from loyalty.testing import account_of
 from loyalty.tests.factories import LoyaltyProgramFactory
 from merchants.tests.factories import MerchantFactory
 from operations import jobs
-from system.testing import clear_jobs, run_jobs, sql
+from system.partitions import partitions_ahead
+from system.testing import clear_jobs, drop_months_ahead_beyond, run_jobs, sql
 from transactions.testing import complete_sale
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -338,3 +339,14 @@ def test_the_remove_old_jobs_command_removes_what_the_job_does(settings):
     left = {job_id for (job_id,) in sql("SELECT id FROM procrastinate_jobs")}
     assert old_done not in left and {old_failed, recent_done} <= left
     assert sql("SELECT count(*) FROM procrastinate_events WHERE job_id = %s", [old_done]) == [(0,)]
+
+
+def test_the_partitions_job_keeps_the_months_ahead_of_the_setting(settings):
+    settings.PARTITIONS_AHEAD_MONTHS = 5
+    try:
+        jobs.create_partitions.defer(timestamp=0)
+        run_jobs()
+        assert partitions_ahead() == {"audit_logs": 5, "qr_scan_logs": 5}
+    finally:
+        drop_months_ahead_beyond(3)
+    assert partitions_ahead() == {"audit_logs": 3, "qr_scan_logs": 3}

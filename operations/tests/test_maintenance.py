@@ -386,3 +386,80 @@ def test_an_archive_that_is_not_one_or_was_changed_is_not_loaded(logs, tmp_path)
     with pytest.raises(CommandError, match="does not match its manifest's checksum: not loaded"):
         call_command("load_archive", str(path))
     assert sql("SELECT to_regclass('archive.qr_scan_logs')") == [(None,)]
+
+
+# PARTITIONS ------------------------------------------------------------------------------------
+
+
+def month_of(days_ago: float) -> str:
+    [(month,)] = sql(
+        "SELECT to_char((now() - make_interval(secs => %s * 86400)) AT TIME ZONE 'UTC', 'YYYY_MM')", [days_ago]
+    )
+    return month
+
+
+def exists(table: str) -> bool:
+    return sql("SELECT to_regclass(%s) IS NOT NULL", [table]) == [(True,)]
+
+
+@pytest.fixture
+def old_months():
+    """The month partitions of the last 31 months (migrate made the current one and those ahead)."""
+    for table in ("audit_logs", "qr_scan_logs"):
+        sql("SELECT create_log_partitions(%s, (now() - interval '31 months')::date, 3)", [table])
+
+
+def test_a_whole_month_past_the_retention_leaves_as_its_partition(old_months, merchant, tmp_path):
+    whole = [audit_row(800), audit_row(800.001)]  # its month ended at least 769 days ago
+    kept = [audit_row(900, "loyalty_programs"), audit_row(900.001)]  # a program's history stays: row by row
+    scans = [scan_row(merchant, 450), scan_row(merchant, 450.001)]
+    audit_month, kept_month, scan_month = month_of(800), month_of(900.001), month_of(450)
+    assert len({audit_month, kept_month}) == 2
+
+    output = maintenance("archive", archive_dir=tmp_path)
+
+    assert not exists(f"audit_logs_p{audit_month}") and not exists(f"qr_scan_logs_p{scan_month}"), output
+    assert f"audit_logs: dropped the partition audit_logs_p{audit_month}, 2 archived rows" in output
+    assert exists(f"audit_logs_p{kept_month}")
+    assert sql(f"SELECT id::text FROM audit_logs_p{kept_month}") == [(kept[0],)]
+    assert sorted(archived_ids(tmp_path / "audit_logs")) == sorted([*whole, kept[1]])
+    assert sorted(archived_ids(tmp_path / "qr_scan_logs")) == sorted(scans)
+    [dropped] = (tmp_path / "audit_logs").glob(f"audit_logs.{audit_month.replace('_', '-')}.*.csv.gz")
+    manifest = json.loads(dropped.with_name(dropped.name + ".json").read_text())
+    assert manifest["partition"] == f"audit_logs_p{audit_month}" and manifest["rows"] == 2 and manifest["deleted_at"]
+    [(record,)] = jsonb_rows(
+        "SELECT old_values FROM audit_logs WHERE old_values ->> 'partition' = %s", [f"audit_logs_p{audit_month}"]
+    )
+    assert record["archived_rows"] == 2 and record["archive_file"] == dropped.name
+    # The file loads back like any archive.
+    call_command("load_archive", str(dropped), stdout=io.StringIO())
+    assert sorted(r for (r,) in sql("SELECT id::text FROM archive.audit_logs")) == sorted(whole)
+
+
+def test_dropping_a_partition_refuses_what_is_not_archived_whole_changing_nothing(old_months, merchant):
+    audit_row(800)
+    audit_row(900, "loyalty_tiers")
+    recent, old, kept = month_of(100), month_of(800), month_of(900)
+    cases = [
+        ("transactions", f"audit_logs_p{old}", 1, "transactions is not a partitioned log"),
+        ("audit_logs", "audit_logs_default", 1, "audit_logs_default is not a month partition of audit_logs"),
+        ("audit_logs", f"audit_logs_p{recent}", 0, f"audit_logs_p{recent} ends within the retention of 730 days"),
+        ("audit_logs", f"audit_logs_p{kept}", 1, f"audit_logs_p{kept} holds 1 rows that are kept: nothing dropped"),
+        ("audit_logs", f"audit_logs_p{old}", 2, f"audit_logs_p{old} holds 1 rows, the archive f has 2"),
+    ]
+    for table, part, count, message in cases:
+        with pytest.raises(DatabaseError, match=message), transaction.atomic():
+            sql("SELECT drop_archived_partition(%s, %s, '730 days', 'f', %s)", [table, part, count])
+    assert all(exists(f"audit_logs_p{m}") for m in (recent, old, kept))
+
+
+def test_the_runtime_role_drops_an_archived_partition_only_through_the_function(old_months):
+    audit_row(800)
+    part = f"audit_logs_p{month_of(800)}"
+    with transaction.atomic():
+        sql(f"SET LOCAL ROLE {settings.DATABASE_RUNTIME_ROLE}")
+        for statement in (f"DROP TABLE {part}", f"ALTER TABLE audit_logs DETACH PARTITION {part}"):
+            with pytest.raises(DatabaseError, match="must be owner"), transaction.atomic():
+                sql(statement)
+        assert sql("SELECT drop_archived_partition('audit_logs', %s, '730 days', 'f', 1)", [part]) == [(1,)]
+    assert not exists(part)

@@ -126,6 +126,7 @@ def test_the_overview_shows_the_database_replication_and_backups(superuser_clien
     assert "No replica: no server streams from this one." in text
     assert a_backup.name in text
     assert "failed:</strong> pg_basebackup: could not connect" in text
+    assert "Month partitions" in text and '<td>audit_logs</td><td class="number">3</td>' in text
 
 
 def test_the_statements_page_lists_this_databases_statements(superuser_client, merchant):
@@ -474,6 +475,7 @@ def test_metrics_serves_the_token_holder_the_request_and_database_figures(client
     assert "loyalty_database_transactions_committed_total" in text and "loyalty_database_deadlocks_total" in text
     assert "loyalty_database_replicas 0.0" in text
     assert 'loyalty_jobs{status="todo"}' in text
+    assert 'loyalty_partition_months_ahead{table="qr_scan_logs"} 3.0' in text
     [age] = re.findall(r"^loyalty_backup_last_success_age_seconds (\S+)$", text, re.M)
     assert 3500 < float(age) < 3700
 

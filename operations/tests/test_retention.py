@@ -20,11 +20,16 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def scan_aged(merchant, days: float, *, ip="203.0.113.9", agent="Mozilla/5.0 (counter)") -> QRScanLog:
-    row = QRScanLog.objects.create(
-        merchant=merchant, scanned_code="ABCD1234", scan_result="malformed", ip_address=ip, user_agent=agent
+    # Written with its age: an UPDATE of created_at would move the row to another month's partition, which the
+    # log's append-only trigger refuses (a DELETE and an INSERT).
+    return QRScanLog.objects.create(
+        merchant=merchant,
+        scanned_code="ABCD1234",
+        scan_result="malformed",
+        ip_address=ip,
+        user_agent=agent,
+        created_at=timezone.now() - timedelta(days=days),
     )
-    sql("UPDATE qr_scan_logs SET created_at = now() - make_interval(secs => %s) WHERE id = %s", [days * 86400, row.pk])
-    return row
 
 
 def identifiers(rows) -> list[tuple]:

@@ -54,16 +54,22 @@ def refusal(error: IntegrityError) -> str:
 
 
 # The scan is taken for the sale (and its customer read) in one statement; the sale's key is
-# checked at commit (the foreign key is deferred), after the sale is inserted.
+# checked at commit (the foreign key is deferred), after the sale is inserted. qr_scan_logs is
+# partitioned by month: %(from)s and %(to)s, the app's clock with an hour's slack either side
+# (SCAN_SLACK), let the planner read the recent partitions only; the rule is the database's now().
 _TAKE_SCAN_SQL = f"""
     UPDATE qr_scan_logs s SET sale_id = %(sale)s
       FROM customers c
      WHERE s.id = %(scan)s AND s.merchant_id = %(merchant)s AND s.scanned_by_id = %(user)s
        AND s.scan_result = 'success' AND s.sale_id IS NULL
        AND s.created_at >= now() - make_interval(mins => %(minutes)s) AND s.customer_id = %(customer)s
+       AND s.created_at BETWEEN %(from)s AND %(to)s
        AND c.id = s.customer_id
  RETURNING {columns(Customer, "c")}
 """
+# The scan given back (a sale had the key already), in the partitions the take read.
+_GIVE_BACK_SQL = "UPDATE qr_scan_logs SET sale_id = NULL WHERE id = %(scan)s AND created_at BETWEEN %(from)s AND %(to)s"
+SCAN_SLACK = timedelta(hours=1)
 # The new sale as the triggers completed it (points, discount, currency, times), and the customer's
 # completed sales here since the fraud window began (flag_frequent_buyer).
 _INSERT_SALE_SQL = f"""
@@ -102,6 +108,9 @@ def checkout_complete(
     sale_id = uuid4()
     fraud_since = timezone.now() - timedelta(minutes=setting("fraud.window_minutes"))
     sale = None
+    minutes = setting("scan.checkout_minutes")
+    now = timezone.now()
+    scan_times = {"from": now - timedelta(minutes=minutes) - SCAN_SLACK, "to": now + SCAN_SLACK}
     with transaction.atomic(savepoint=savepoint), connection.cursor() as cursor:
         set_acting_user(user)
         cursor.execute(
@@ -112,7 +121,8 @@ def checkout_complete(
                 "customer": checkout.customer_id,
                 "merchant": merchant.pk,
                 "user": user.pk,
-                "minutes": setting("scan.checkout_minutes"),
+                "minutes": minutes,
+                **scan_times,
             },
         )
         row = cursor.fetchone()
@@ -143,7 +153,7 @@ def checkout_complete(
                 raise CheckoutError("These figures are too large for one sale.") from error
             row = cursor.fetchone()
             if row is None:  # a sale has this key already: the scan is given back, the sale replayed below
-                cursor.execute("UPDATE qr_scan_logs SET sale_id = NULL WHERE id = %s", [checkout.scan_id])
+                cursor.execute(_GIVE_BACK_SQL, {"scan": checkout.scan_id, **scan_times})
             else:
                 *row, earlier_sales = row
                 sale = from_row(Transaction, row)

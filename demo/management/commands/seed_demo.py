@@ -12,6 +12,7 @@ in about 70 to 90 s on 2 cores without their audit history (--no-audit); the che
 import time
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connection, transaction
 from tqdm import tqdm
@@ -664,6 +665,13 @@ class DemoLoader:
             "to_jsonb(t) || jsonb_build_object('status', 'completed', 'refunded_at', NULL, "
             "'cancelled_at', NULL, 'points_reversed', 0, 'updated_at', t.created_at)"
         )
+        # The history's months get their partitions (audit_logs is partitioned by month), not the default one.
+        self.execute(
+            "SELECT create_log_partitions('audit_logs', (least((SELECT min(created_at) FROM merchants), "
+            "(SELECT min(created_at) FROM customers), (SELECT min(created_at) FROM transactions)) "
+            "AT TIME ZONE 'UTC')::date, %s)",
+            [settings.PARTITIONS_AHEAD_MONTHS],
+        )
         self.execute(
             "INSERT INTO audit_logs (id, table_name, record_id, action, new_values, created_at) "
             f"SELECT {merchant_key}, 'merchants', m.id, 'INSERT', to_jsonb(m), m.created_at "
@@ -710,14 +718,16 @@ class DemoLoader:
         """
         with connection.cursor() as cursor:
             cursor.execute(
+                # a partition's copies of its parent's keys (conparentid) go and come back with the parent's
                 "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                " WHERE contype = 'f' AND (conrelid::regclass::text = ANY(%s) OR confrelid::regclass::text = ANY(%s))",
+                " WHERE contype = 'f' AND conparentid = 0 "
+                "   AND (conrelid::regclass::text = ANY(%s) OR confrelid::regclass::text = ANY(%s))",
                 [list(tables), list(tables)],
             )
             foreign_keys = cursor.fetchall()
             cursor.execute(
                 "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                " WHERE contype IN ('p', 'u') AND conrelid::regclass::text = ANY(%s)",
+                " WHERE contype IN ('p', 'u') AND conparentid = 0 AND conrelid::regclass::text = ANY(%s)",
                 [list(tables)],
             )
             keys = cursor.fetchall()
