@@ -236,6 +236,8 @@ class QRScanSale(models.Model):
         "transactions.Transaction", on_delete=models.CASCADE, primary_key=True, related_name="+"
     )
     scan_id = models.UUIDField()
+    # The scan's merchant (the trigger copies it), so the table can be distributed with the sales (docs/scale-out.md).
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="+", db_index=False)
 
     class Meta:
         db_table = "qr_scan_sales"

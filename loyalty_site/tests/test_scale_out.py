@@ -31,6 +31,7 @@ MERCHANT_OWNED = {
     "points_lots",
     "points_transactions",
     "qr_scan_logs",
+    "qr_scan_sales",
     "scan_pause_lifts",
     "transaction_items",
     "transaction_refunds",
@@ -61,12 +62,11 @@ FRAMEWORK_PREFIXES = ("django_", "auth_", "axes_", "otp_", "procrastinate_", "us
 VIEWS = {"merchant_dashboard", "customer_summary"}
 
 # Merchant-owned tables with a unique key that lacks merchant_id today, changed on the Citus cluster (the doc
-# says how): a lot's entry (one lot per ledger row), a tier's program keys, a scan's sale (partitioned by a
-# colleague's work). Every other unique key of a merchant-owned table contains merchant_id.
+# says how): a lot's entry (one lot per ledger row), a tier's program keys. Every other unique key of a
+# merchant-owned table contains merchant_id (primary keys aside: the doc says when they change).
 KEYS_CHANGED_ON_CITUS = {
     "points_lots": {"points_lots_entry_id_key"},
     "loyalty_tiers": {"loyalty_tiers_program_min_points", "loyalty_tiers_program_name"},
-    "qr_scan_logs": {"qr_scan_logs_sale_id_key"},
 }
 
 CLASSES = {

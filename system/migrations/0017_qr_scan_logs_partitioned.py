@@ -128,7 +128,8 @@ CREATE INDEX qr_scan_logs_sale_idx ON qr_scan_logs (sale_id);
 SELECT create_log_partitions('qr_scan_logs',
     (SELECT (min(created_at) AT TIME ZONE 'UTC')::date FROM qr_scan_logs_plain), 3);
 INSERT INTO qr_scan_logs ({COLUMNS}) SELECT {COLUMNS} FROM qr_scan_logs_plain;
-INSERT INTO qr_scan_sales (sale_id, scan_id) SELECT sale_id, id FROM qr_scan_logs_plain WHERE sale_id IS NOT NULL;
+INSERT INTO qr_scan_sales (sale_id, scan_id, merchant_id)
+SELECT sale_id, id, merchant_id FROM qr_scan_logs_plain WHERE sale_id IS NOT NULL;
 DROP TABLE qr_scan_logs_plain;
 {NOT_NULL_NAMES}
 ANALYZE qr_scan_logs;
@@ -168,6 +169,15 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("scan_id", models.UUIDField()),
+                (
+                    "merchant",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="merchants.merchant",
+                    ),
+                ),
             ],
             options={"verbose_name": "QR scan's sale", "db_table": "qr_scan_sales"},
         ),

@@ -14,7 +14,7 @@ BEGIN
         END IF;
     END IF;
     IF NEW.sale_id IS NOT NULL THEN
-        INSERT INTO qr_scan_sales (sale_id, scan_id) VALUES (NEW.sale_id, NEW.id);
+        INSERT INTO qr_scan_sales (sale_id, scan_id, merchant_id) VALUES (NEW.sale_id, NEW.id, NEW.merchant_id);
     END IF;
     RETURN NULL;
 END $$;
