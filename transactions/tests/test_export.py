@@ -2,6 +2,7 @@
 EXPORT_MAX_ROWS, a limit the page shows beside the button."""
 
 import csv
+import gc
 import io
 import tracemalloc
 
@@ -25,15 +26,19 @@ def add_sales(merchant, count: int) -> None:
 
 
 def export_peak(client) -> tuple[int, int]:
-    """(rows, peak bytes allocated while the export was made and read)."""
-    tracemalloc.start()
-    try:
-        response = client.get(reverse("transactions"), {"_export": "csv"})
-        lines = sum(1 for _ in response.streaming_content)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    return lines - 1, peak
+    """(rows, peak bytes allocated while the export was made and read): the lower of two runs, as tracemalloc
+    counts every thread's allocations, and another thread of the process may allocate during one of them."""
+    peaks = []
+    for _ in range(2):
+        gc.collect()
+        tracemalloc.start()
+        try:
+            response = client.get(reverse("transactions"), {"_export": "csv"})
+            lines = sum(1 for _ in response.streaming_content)
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+    return lines - 1, min(peaks)
 
 
 def test_the_export_streams_from_a_server_side_cursor(as_role, merchant, program):
