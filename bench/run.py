@@ -79,10 +79,11 @@ SMOKE = {
     "replica_rounds": 1,
 }
 CLIENTS = 8  # concurrent counter clients, HTTP and pgbench alike
-# Row 7 runs on one machine what production spreads over several: the dashboards' app servers, the owners'
-# browsers and the replica's connections run at this niceness, so they take only the CPU the counter leaves,
-# as if on machines of their own. The primary's connections, the counter's and the dashboards' alike, do not.
-OTHER_MACHINE = 19
+# Row 7 splits this machine's cores in two, one machine each: the primary's (the primary, the counter's app
+# server and its tills) and the replica's (the replica, the dashboards' app servers and the owners' browsers).
+# The dashboards reading the primary put their queries on the primary's core, as they would on its machine.
+CORES = sorted(os.sched_getaffinity(0))
+PRIMARY_CORES, REPLICA_CORES = ({CORES[0]}, set(CORES[1:])) if len(CORES) > 1 else (set(CORES), set(CORES))
 DASHBOARD_CLIENTS = 2  # owners reloading their dashboards, lists and CSV exports without pause (row 7)
 AWARD_CLIENTS = 32
 QUIET_MERCHANT = "hello@beanthere.demo"  # about 1% of the spread sales: 10,000 of a million
@@ -134,9 +135,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def spawn(command: list, env: dict, log_path: Path, nice: int = 0):
-    """A server of the bench in its own session, its output in `log_path`: (process, open log file). A `nice`
-    server gets only the CPU the others leave: it stands for another machine (row 7)."""
+def spawn(command: list, env: dict, log_path: Path, cores: set | None = None):
+    """A server of the bench in its own session, its output in `log_path`: (process, open log file); on `cores`
+    only, when given (row 7)."""
     log_file = open(log_path, "w")
     process = subprocess.Popen(
         command,
@@ -145,7 +146,7 @@ def spawn(command: list, env: dict, log_path: Path, nice: int = 0):
         stdout=log_file,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        preexec_fn=(lambda: os.nice(nice)) if nice else None,
+        preexec_fn=(lambda: os.sched_setaffinity(0, cores)) if cores else None,
     )
     return process, log_file
 
@@ -164,10 +165,8 @@ def stop(process: subprocess.Popen, log_file, seconds: int) -> None:
 class WebServer:
     """gunicorn with gunicorn.conf.py, as `make serve` runs it, on a free port of 127.0.0.1."""
 
-    def __init__(
-        self, name: str, env: dict, workdir: Path, workers: int | None, extra: dict | None = None, nice: int = 0
-    ):
-        self.name, self.port, self.nice = name, free_port(), nice
+    def __init__(self, name: str, env: dict, workdir: Path, workers: int | None, extra: dict | None = None, cores=None):
+        self.name, self.port, self.cores = name, free_port(), cores
         self.env = {**env, **SERVERS.get(name, SERVERS[CHOSEN]), **(extra or {}), "WEB_BIND": f"127.0.0.1:{self.port}"}
         if workers:
             self.env["WEB_WORKERS"] = str(workers)
@@ -175,7 +174,7 @@ class WebServer:
 
     def __enter__(self) -> WebServer:
         self.process, self.log_file = spawn(
-            [PY, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")], self.env, self.log_path, self.nice
+            [PY, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")], self.env, self.log_path, self.cores
         )
         deadline = time.monotonic() + 60
         while True:
@@ -555,7 +554,7 @@ class DashboardLoad:
         return self
 
     def hammer(self, i: int) -> None:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), OTHER_MACHINE)  # the owners' browsers
+        os.sched_setaffinity(0, REPLICA_CORES)  # this thread: the owners' browsers
         n = i
         while not self.done.is_set() and len(self.errors) < 5:
             owner, path = self.owners[n % 2], DASHBOARD_PATHS[n // 2 % len(DASHBOARD_PATHS)]
@@ -586,10 +585,11 @@ def replica_row(load: CounterLoad, counter_server: WebServer, env: dict, workdir
     started = time.monotonic()
     replica = embedded_db.start_replica(data_dir)
     basebackup_seconds = time.monotonic() - started
-    # The replica's connections (forked by its postmaster) stand for another machine: they get only the CPU the
-    # counter leaves. Its replay and WAL receiver, started already, keep their priority.
-    postmaster = int((embedded_db.replica_dir(data_dir) / "postmaster.pid").read_text().split()[0])
-    os.setpriority(os.PRIO_PROCESS, postmaster, OTHER_MACHINE)
+    primary, counter_app = postmaster(embedded_db.cluster_dir(data_dir)), counter_server.process.pid
+    pin_tree(postmaster(embedded_db.replica_dir(data_dir)), REPLICA_CORES)
+    for root in (primary, counter_app):
+        pin_tree(root, PRIMARY_CORES)
+    os.sched_setaffinity(0, PRIMARY_CORES)  # this thread starts the tills (wrk)
 
     def replica_reads() -> int:
         with replica_connection(replica) as conn:
@@ -599,9 +599,9 @@ def replica_row(load: CounterLoad, counter_server: WebServer, env: dict, workdir
         workers = sizes["web_workers"]
         with (
             WebServer(
-                "dashboards-replica", env, workdir, workers, {"LOYALTY_REPLICA": "1"}, OTHER_MACHINE
+                "dashboards-replica", env, workdir, workers, {"LOYALTY_REPLICA": "1"}, REPLICA_CORES
             ) as on_replica,
-            WebServer("dashboards-primary", env, workdir, workers, nice=OTHER_MACHINE) as on_primary,
+            WebServer("dashboards-primary", env, workdir, workers, cores=REPLICA_CORES) as on_primary,
         ):
             served = {}
 
@@ -628,6 +628,9 @@ def replica_row(load: CounterLoad, counter_server: WebServer, env: dict, workdir
             replica_transactions = replica_reads() - before
     finally:
         embedded_db.remove_replica(data_dir)
+        for root in (primary, counter_app):
+            pin_tree(root, set(CORES))
+        os.sched_setaffinity(0, set(CORES))
     seconds = sizes["seconds"] * sizes["replica_rounds"]
     return {
         **counter,
@@ -639,6 +642,28 @@ def replica_row(load: CounterLoad, counter_server: WebServer, env: dict, workdir
         "replica_transactions": replica_transactions,
         "basebackup_seconds": round(basebackup_seconds, 1),
     }
+
+
+def postmaster(pgdata: Path) -> int:
+    return int((pgdata / "postmaster.pid").read_text().split()[0])
+
+
+def pin_tree(root: int, cores: set) -> None:
+    """`root`, every process below it and each of their threads on `cores` (Linux's /proc): processes they
+    start later inherit it."""
+    children: dict[int, list[int]] = {}
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            children.setdefault(int(Path(stat).read_text().rsplit(")", 1)[1].split()[1]), []).append(
+                int(stat.split("/")[2])
+            )
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        for task in glob.glob(f"/proc/{pid}/task/*"):
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(int(task.rsplit("/", 1)[1]), cores)
+        todo += children.get(pid, [])
 
 
 def replica_connection(server):
@@ -813,6 +838,8 @@ _PLAIN_AUDIT_SQL = [
     "CREATE INDEX ON bench_audit_plain "
     "(audit_merchant_id(table_name::text, record_id, new_values, old_values), created_at DESC)",
     "CREATE INDEX ON bench_audit_plain (user_id)",
+    # the partitioned table's indexes built again too, as the copy's are new: neither carries the other's bloat
+    "REINDEX TABLE audit_logs",
     # as autovacuum leaves old months: visibility maps set (index-only scans), statistics fresh
     "VACUUM (ANALYZE) bench_audit_plain",
     "VACUUM (ANALYZE) audit_logs",
