@@ -473,7 +473,7 @@ def remove_replica(data_dir: Path = DEFAULT_DATA_DIR) -> bool:
     pgdata = replica_dir(data_dir)
     existed = pgdata.exists()
     shutil.rmtree(pgdata, ignore_errors=True)
-    if (cluster_dir(data_dir) / "postmaster.pid").exists():
+    if (cluster_dir(data_dir) / "PG_VERSION").exists():  # started if stopped: a slot left would keep WAL for nobody
         primary = ensure_server(data_dir)
         with _connect(primary, "postgres") as conn:
             conn.execute(

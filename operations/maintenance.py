@@ -71,14 +71,8 @@ class Archived:
 
 
 ARCHIVED = [
-    # The programs' and tiers' histories stay: check_ledger's drift check (loyalty/integrity.py) judges
-    # each sale, however old, by the program version in force then, read from these rows. They are few.
-    Archived(
-        "audit_logs",
-        "created_at",
-        "MAINTENANCE_ARCHIVE_AUDIT_DAYS",
-        "table_name IN ('loyalty_programs', 'loyalty_tiers')",
-    ),
+    # The programs' and tiers' histories stay (system/sql/audit_log_kept.sql).
+    Archived("audit_logs", "created_at", "MAINTENANCE_ARCHIVE_AUDIT_DAYS", "audit_log_kept(table_name)"),
     Archived("qr_scan_logs", "created_at", "MAINTENANCE_ARCHIVE_SCAN_DAYS"),
     Archived("merchant_daily_analytics", "date", "MAINTENANCE_ARCHIVE_ANALYTICS_DAYS"),
     Archived("merchant_hourly_analytics", "date", "MAINTENANCE_ARCHIVE_ANALYTICS_DAYS"),

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from django.apps import apps
 from django.contrib import admin, messages
 from django.core.exceptions import EmptyResultSet
-from django.core.paginator import Paginator
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db import connection, connections
 from django.db.models import Q
 from django.utils.functional import cached_property
@@ -29,7 +29,8 @@ from system.settings_store import KNOWN
 class EstimatedCountPaginator(Paginator):
     """The lists of logs and ledgers count their rows exactly up to EXACT_COUNT_UP_TO; above, they take the
     planner's estimate (one EXPLAIN, no rows read), shown as "about N": an exact count of a month of a busy
-    log reads every row of it. Pages past an estimate too high are empty."""
+    log reads every row of it. Pages past an estimate too high are empty; pages past one too low still list
+    their rows."""
 
     EXACT_COUNT_UP_TO = 10_000
     estimated = False
@@ -48,6 +49,19 @@ class EstimatedCountPaginator(Paginator):
             return queryset.count()
         self.estimated = True
         return estimate
+
+    def validate_number(self, number):
+        """Past an estimated last page (the estimate too low) the rows go on: any page is allowed; past the last
+        row it is empty."""
+        if not self.count or not self.estimated:  # the count first: it decides whether it is an estimate
+            return super().validate_number(number)
+        try:
+            number = int(number)
+        except (TypeError, ValueError) as error:
+            raise PageNotAnInteger("That page number is not an integer") from error
+        if number < 1:
+            raise EmptyPage("That page number is less than 1")
+        return number
 
 
 def json_plan(value):

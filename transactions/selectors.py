@@ -147,10 +147,15 @@ def member_by_phone(*, merchant: Merchant, phone: str) -> Customer | None:
     return from_row(Customer, row) if row else None
 
 
+# The slack allowed the database's clock around the app's in the time bounds that let the planner read only the
+# recent partitions of qr_scan_logs (partitioned by month): the rules themselves use the database's now().
+SCAN_SLACK = timedelta(hours=1)
+
+
 def _scans_until() -> datetime:
-    """An upper bound on the scans written so far (an hour's slack for the database's clock): with `since`, the
-    planner reads only the recent partitions of qr_scan_logs (partitioned by month) instead of the months ahead."""
-    return timezone.now() + timedelta(hours=1)
+    """An upper bound on the scans written so far: with `since`, the planner reads only the recent partitions of
+    qr_scan_logs instead of the months ahead."""
+    return timezone.now() + SCAN_SLACK
 
 
 # Failed scans count from the latest lift of the pause of their user, or of their address, here (scan_pause_lifts).

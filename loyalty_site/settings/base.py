@@ -347,6 +347,8 @@ MAINTENANCE_CRON = env("MAINTENANCE_CRON", default="50 3 * * *")
 # The month partitions of audit_logs and qr_scan_logs made ahead of time (system/partitions.py): the daily job
 # operations.create_partitions keeps this many months after the current one ready (1 to 120).
 PARTITIONS_AHEAD_MONTHS = env.int("PARTITIONS_AHEAD_MONTHS", default=3)
+if not 1 <= PARTITIONS_AHEAD_MONTHS <= 120:
+    raise ImproperlyConfigured(f"PARTITIONS_AHEAD_MONTHS is {PARTITIONS_AHEAD_MONTHS}: it must be 1 to 120.")
 MAINTENANCE_ANALYZE_FRACTION = env.float("MAINTENANCE_ANALYZE_FRACTION", default=0.2)
 MAINTENANCE_ANALYZE_MIN_ROWS = env.int("MAINTENANCE_ANALYZE_MIN_ROWS", default=1000)
 MAINTENANCE_REINDEX_MIN_BYTES = env.int("MAINTENANCE_REINDEX_MIN_BYTES", default=8 * 1024 * 1024)

@@ -20,5 +20,5 @@ elif env("DATABASE_OWNER_URL", default=""):
         {key: value for key, value in env.db_url_config(env("DATABASE_OWNER_URL")).items() if key != "NAME"}
     )
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c loyalty.allow_truncate=on"
-# No replica in the ordinary tests; system/tests/test_replica.py starts a real one and adds it.
+# No replica in the ordinary tests; loyalty_site/tests/test_replica.py starts a real one and adds it.
 DATABASES.pop("replica", None)

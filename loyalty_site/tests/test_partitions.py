@@ -155,3 +155,5 @@ def test_a_long_list_shows_the_planners_estimate_and_a_short_one_its_exact_count
     counted = page.split('class="paginator"')[1].split("</p>")[0]
     assert "about" in counted and "audit logs" in counted
     assert int(counted.split("about")[1].split()[0].replace(",", "")) > 5  # the planner's figure, not a count
+    past = admin_client.get(url, {"month": "2025-06", "p": 4})  # past the estimated pages: a page, not the
+    assert past.status_code == 200  # redirect to "?e=1" an invalid page gets

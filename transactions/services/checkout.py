@@ -55,8 +55,8 @@ def refusal(error: IntegrityError) -> str:
 
 # The scan is taken for the sale (and its customer read) in one statement; the sale's key is
 # checked at commit (the foreign key is deferred), after the sale is inserted. qr_scan_logs is
-# partitioned by month: %(from)s and %(to)s, the app's clock with an hour's slack either side
-# (SCAN_SLACK), let the planner read the recent partitions only; the rule is the database's now().
+# partitioned by month: %(from)s and %(to)s, the app's clock with selectors.SCAN_SLACK either
+# side, let the planner read the recent partitions only; the rule is the database's now().
 _TAKE_SCAN_SQL = f"""
     UPDATE qr_scan_logs s SET sale_id = %(sale)s
       FROM customers c
@@ -69,7 +69,6 @@ _TAKE_SCAN_SQL = f"""
 """
 # The scan given back (a sale had the key already), in the partitions the take read.
 _GIVE_BACK_SQL = "UPDATE qr_scan_logs SET sale_id = NULL WHERE id = %(scan)s AND created_at BETWEEN %(from)s AND %(to)s"
-SCAN_SLACK = timedelta(hours=1)
 # The new sale as the triggers completed it (points, discount, currency, times), and the customer's
 # completed sales here since the fraud window began (flag_frequent_buyer).
 _INSERT_SALE_SQL = f"""
@@ -110,7 +109,8 @@ def checkout_complete(
     sale = None
     minutes = setting("scan.checkout_minutes")
     now = timezone.now()
-    scan_times = {"from": now - timedelta(minutes=minutes) - SCAN_SLACK, "to": now + SCAN_SLACK}
+    slack = selectors.SCAN_SLACK
+    scan_times = {"from": now - timedelta(minutes=minutes) - slack, "to": now + slack}
     with transaction.atomic(savepoint=savepoint), connection.cursor() as cursor:
         set_acting_user(user)
         cursor.execute(

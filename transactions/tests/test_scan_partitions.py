@@ -31,7 +31,7 @@ def recent(start, end) -> set[str]:
 
 def test_taking_a_scan_for_a_sale_and_giving_it_back_read_the_recent_months_only(merchant):
     now = timezone.now()
-    times = {"from": now - timedelta(minutes=10) - checkout.SCAN_SLACK, "to": now + checkout.SCAN_SLACK}
+    times = {"from": now - timedelta(minutes=10) - selectors.SCAN_SLACK, "to": now + selectors.SCAN_SLACK}
     params = {
         "sale": uuid.uuid4(),
         "scan": uuid.uuid4(),

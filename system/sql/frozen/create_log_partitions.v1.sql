@@ -33,6 +33,10 @@ BEGIN
         RAISE EXCEPTION 'create_log_partitions: months ahead must be 0 to 120, not %', months_ahead
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    IF first_month < (now() AT TIME ZONE 'UTC')::date - interval '50 years' THEN  -- not hundreds of partitions
+        RAISE EXCEPTION 'create_log_partitions: the first month may be at most 50 years back, not %', first_month
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     PERFORM pg_advisory_xact_lock(hashtext('create_log_partitions'), hashtext(log_table));
 
     IF to_regclass(format('public.%I', log_table || '_default')) IS NULL THEN

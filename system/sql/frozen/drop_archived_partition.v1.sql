@@ -1,8 +1,7 @@
 -- A whole month of a partitioned log (audit_logs, qr_scan_logs) leaves at once: maintenance calls it
 -- once the partition's rows are in an archive file, with the count it wrote. It refuses, changing
 -- nothing, a partition that is not a month of that log, one whose month ends within the retention,
--- one holding rows maintenance keeps (audit_logs of loyalty_programs and loyalty_tiers: the drift
--- check reads them), and one whose row count is not the archive's. Otherwise it detaches and drops
+-- one holding rows maintenance keeps (audit_log_kept: the programs' and tiers' histories), and one whose row count is not the archive's. Otherwise it detaches and drops
 -- the partition and records it as one audit_logs row, like delete_archived_rows. The parent is
 -- locked for a moment (DETACH CONCURRENTLY cannot run in a function, nor beside a default
 -- partition); lock_timeout makes it give up rather than hold the counter back: the next run retries.
@@ -42,8 +41,7 @@ BEGIN
     EXECUTE format('LOCK TABLE public.%I IN ACCESS EXCLUSIVE MODE', log_table);
     EXECUTE format('SELECT count(*) FROM public.%I', part) INTO found;
     IF log_table = 'audit_logs' THEN
-        EXECUTE format('SELECT count(*) FROM public.%I WHERE table_name IN (''loyalty_programs'', ''loyalty_tiers'')',
-                       part) INTO kept;
+        EXECUTE format('SELECT count(*) FROM public.%I WHERE audit_log_kept(table_name)', part) INTO kept;
     END IF;
     IF kept > 0 THEN
         RAISE EXCEPTION 'drop_archived_partition: % holds % rows that are kept: nothing dropped', part, kept
