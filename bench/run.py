@@ -985,7 +985,7 @@ def table(results: dict) -> str:
          f"{r['replica']['per_second']:.1f} vs {r['alone']['per_second']:.1f}/s alone; dashboards on the primary "
          f"{r['primary']['per_second']:.1f}/s (ratio {r['primary_ratio']}); {DASHBOARD_CLIENTS} owners loaded "
          f"{r['dashboard_pages_per_second']['replica']} vs {r['dashboard_pages_per_second']['primary']} pages/s; "
-         f"one machine for both servers")
+         f"a core each for the primary's and the replica's machine")
     )  # fmt: skip
     a = results["audit_partitions"]
     rows.append(
